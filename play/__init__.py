@@ -1,0 +1,1 @@
+"""Interactive front ends (pygame): play the built-in game or a world model."""

@@ -1,0 +1,1 @@
+"""Training of the tokenizer and the dynamics model (with accelerate)."""
