@@ -5,7 +5,7 @@ TORCH_SPEC ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install play game test lint bench clean
+.PHONY: install play game test bench clean
 
 install: $(VENV)/.installed
 

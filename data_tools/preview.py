@@ -32,4 +32,4 @@ def annotate(frame: np.ndarray, action: np.ndarray, scale: int) -> np.ndarray:
 def preview(root: str | Path, episode: int, out: str | Path, scale: int = 4) -> int:
     info = read_info(root)
     ep = read_episode(root, episode)
-    return write_video(out, (annotate(f, a, scale) for f, a in zip(ep.frames, ep.actions)), fps=info.fps)
+    return write_video(out, (annotate(f, a, scale) for f, a in zip(ep.frames, ep.actions, strict=True)), fps=info.fps)

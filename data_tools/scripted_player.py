@@ -22,8 +22,8 @@ _I = ACTION_INDEX
 
 # Behaviours and how often each is chosen.
 BEHAVIOURS = {
-    "walk": 0.34, "turn": 0.14, "look": 0.09, "strafe": 0.09, "back": 0.04,
-    "dig": 0.12, "build": 0.09, "pillar": 0.02, "idle": 0.04, "jump": 0.03,
+    "walk": 0.30, "turn": 0.13, "look": 0.08, "strafe": 0.12, "back": 0.07,
+    "dig": 0.11, "build": 0.09, "pillar": 0.02, "idle": 0.04, "jump": 0.04,
 }
 
 
@@ -43,7 +43,9 @@ class ScriptedPlayer:
         self.rng = np.random.default_rng(seed)
         self.behaviour = self._choose("walk")
         self._last_xz: tuple[float, float] | None = None
-        self._stuck = 0
+        self._stuck = 0  # frames walking without moving
+        self._free = 0  # frames moving freely
+        self._walls = 0  # walls met since last moving freely
         self._in_water = 0
 
     def act(self, game: Game) -> np.ndarray:
@@ -55,7 +57,7 @@ class ScriptedPlayer:
         a = empty_action()
 
         # The behaviour's own keys.
-        walking = b.name in ("walk", "jump", "pillar_walk")
+        walking = b.name in ("walk", "jump")
         if walking or (b.name == "turn" and rng.uniform() < 0.5):
             a[_I["forward"]] = 1
         if b.name == "back":
@@ -98,7 +100,9 @@ class ScriptedPlayer:
         if name in ("walk", "jump"):
             b.yaw_rate = float(rng.normal(0, 1.2))
             b.sprint = rng.uniform() < 0.3
-            b.sneak = not b.sprint and rng.uniform() < 0.12
+            b.sneak = not b.sprint and rng.uniform() < 0.2
+            if rng.uniform() < 0.2:
+                b.strafe = str(rng.choice(["left", "right"]))  # walking diagonally
             b.frames_left = int(rng.integers(20, 80))
         elif name == "turn":
             b.yaw_rate = float(rng.choice([-1, 1]) * rng.uniform(3, 12))
@@ -115,6 +119,7 @@ class ScriptedPlayer:
         elif name == "build":
             b.pitch_goal = float(rng.uniform(20, 60))
             b.yaw_rate = float(rng.normal(0, 1.5))
+            b.sneak = rng.uniform() < 0.5  # builders sneak so as not to fall off their work
             b.frames_left = int(rng.integers(6, 25))
         elif name == "pillar":
             b.pitch_goal = 90.0
@@ -129,14 +134,23 @@ class ScriptedPlayer:
         walking = a[_I["forward"]] or a[_I["back"]] or a[_I["left"]] or a[_I["right"]]
 
         self._stuck = self._stuck + 1 if walking and not moved else 0
+        self._free = self._free + 1 if moved else 0
+        if self._free > 40:
+            self._walls = 0
         if self._stuck >= 2:
             a[_I["jump"]] = 1  # a step in the way: jump it
         if self._stuck >= 12:
-            # A wall: turn well away from it.
-            self.behaviour = self._choose("turn")
-            self.behaviour.yaw_rate = float(rng.choice([-1, 1]) * rng.uniform(8, 15))
-            self.behaviour.frames_left = int(rng.integers(10, 20))
             self._stuck = 0
+            self._walls += 1
+            if self._walls >= 3:
+                # Walls on every side (a pit it dug, say): build a pillar out of it.
+                self.behaviour = self._choose("pillar")
+                self.behaviour.frames_left = 16
+                self._walls = 0
+            else:
+                self.behaviour = self._choose("turn")
+                self.behaviour.yaw_rate = float(rng.choice([-1, 1]) * rng.uniform(8, 15))
+                self.behaviour.frames_left = int(rng.integers(10, 20))
 
         if game.in_water:
             self._in_water += 1

@@ -19,7 +19,8 @@ def summarize(root: str | Path) -> str:
     lengths = lengths[lengths > 0]
     lines = [
         f"dataset      {root}",
-        f"source       {info.source}" + (f" (seed {info.seed}, game v{info.game_version})" if info.seed is not None else ""),
+        f"source       {info.source}"
+        + (f" (seed {info.seed}, game v{info.game_version})" if info.seed is not None else ""),
         f"episodes     {len(episode_paths(root))}",
         f"frames       {n}" + (f" ({lengths.min()}-{lengths.max()} per episode)" if n else ""),
         f"frame size   {info.width}x{info.height} at {info.fps:g} fps ({n / info.fps / 60:.1f} min)",

@@ -33,6 +33,7 @@ class InputState:
 
     def __init__(self):
         self.held: set[str] = set()
+        self.arrows: set[int] = set()
         self.pulses: set[str] = set()  # pressed at least once since the last frame
         self.mouse_pitch = 0.0
         self.mouse_yaw = 0.0
@@ -45,8 +46,11 @@ class InputState:
                 self.pulses.add(HELD_KEYS[event.key])
             elif event.key in HOTBAR_KEYS:
                 self.select(HOTBAR_KEYS[event.key] - 1)
-        elif event.type == pygame.KEYUP and event.key in HELD_KEYS:
-            self.held.discard(HELD_KEYS[event.key])
+            elif event.key in ARROW_KEYS:
+                self.arrows.add(event.key)
+        elif event.type == pygame.KEYUP:
+            self.held.discard(HELD_KEYS.get(event.key, ""))
+            self.arrows.discard(event.key)
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button in MOUSE_BUTTONS:
             self.held.add(MOUSE_BUTTONS[event.button])
             self.pulses.add(MOUSE_BUTTONS[event.button])
@@ -65,17 +69,17 @@ class InputState:
     def release_all(self) -> None:
         """Forget held keys (the window lost focus: their key-up events will never come)."""
         self.held.clear()
+        self.arrows.clear()
 
-    def action(self, pressed_keys=None) -> np.ndarray:
+    def action(self) -> np.ndarray:
         """This frame's action; clears what was latched since the last one."""
         a = empty_action()
         for name in self.held | self.pulses:
             a[ACTION_INDEX[name]] = 1.0
         pitch, yaw = self.mouse_pitch, self.mouse_yaw
-        keys = pressed_keys if pressed_keys is not None else pygame.key.get_pressed()
-        for key, (dp, dy) in ARROW_KEYS.items():
-            if keys[key]:
-                pitch, yaw = pitch + dp, yaw + dy
+        for key in self.arrows:
+            dp, dy = ARROW_KEYS[key]
+            pitch, yaw = pitch + dp, yaw + dy
         a[ACTION_INDEX["camera.pitch"]] = pitch
         a[ACTION_INDEX["camera.yaw"]] = yaw
         self.pulses.clear()

@@ -65,7 +65,10 @@ class GameWindow:
                 self.draw()
                 self.clock.tick(self.fps)
         finally:
-            pygame.quit()
+            self.close()
+
+    def close(self) -> None:
+        pygame.quit()
 
     def poll(self) -> None:
         for event in pygame.event.get():

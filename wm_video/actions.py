@@ -83,7 +83,7 @@ def action_to_dict(action: np.ndarray, *, skip_zeros: bool = True) -> dict[str, 
     action = np.asarray(action, dtype=np.float32)
     if action.shape != (ACTION_DIM,):
         raise ValueError(f"an action has shape ({ACTION_DIM},), got {action.shape}")
-    return {n: float(v) for n, v in zip(ACTION_NAMES, action) if v != 0 or not skip_zeros}
+    return {n: float(v) for n, v in zip(ACTION_NAMES, action, strict=True) if v != 0 or not skip_zeros}
 
 
 def is_pressed(action: np.ndarray, name: str) -> bool:

@@ -46,6 +46,8 @@ def iter_video(path: str | Path) -> Iterator[np.ndarray]:
 def video_fps(path: str | Path) -> float:
     import av
 
+    if not Path(path).is_file():
+        raise VideoError(f"{path}: no such video file")
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]

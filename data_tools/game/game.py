@@ -230,15 +230,17 @@ class Game:
         start = (p.x, p.y, p.z)
         pos = list(start)
         pos[axis] += delta
-        if self._collides(*pos):
-            # Snap to the face of the blocking cell (|delta| < 1, so it is the next cell).
-            if axis == 1:
-                pos[1] = math.floor(pos[1]) + 1.0 if delta < 0 else math.floor(pos[1] + Player.HEIGHT) - Player.HEIGHT
-            else:
-                r = Player.WIDTH / 2
-                pos[axis] = math.floor(pos[axis] - r) + 1.0 + r if delta < 0 else math.floor(pos[axis] + r) - r - 1e-7
-            if (delta < 0) != (pos[axis] < start[axis]) or self._collides(*pos):
-                return 0.0
+        if not self._collides(*pos):
+            p.x, p.y, p.z = pos
+            return delta
+        # Blocked: snap to the face of the blocking cell (|delta| < 1, so it is the next cell).
+        if axis == 1:
+            pos[1] = math.floor(pos[1]) + 1.0 if delta < 0 else math.floor(pos[1] + Player.HEIGHT) - Player.HEIGHT
+        else:
+            r = Player.WIDTH / 2
+            pos[axis] = math.floor(pos[axis] - r) + 1.0 + r if delta < 0 else math.floor(pos[axis] + r) - r - 1e-7
+        if (delta < 0) != (pos[axis] < start[axis]) or self._collides(*pos):
+            return 0.0
         p.x, p.y, p.z = pos
         return pos[axis] - start[axis]
 

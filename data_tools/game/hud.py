@@ -11,7 +11,7 @@ class Hud:
     def __init__(self, width: int, height: int, textures: np.ndarray):
         self.width, self.height = width, height
         # Slot size scales with the frame's width, but never so small that icons vanish.
-        self.slot = max(5, round(min(width, 1.6 * height) * 0.06))
+        self.slot = max(3, min(width // 9, max(5, round(min(width, 1.6 * height) * 0.06))))
         self.left = (width - 9 * self.slot) // 2
         self.top = height - self.slot - max(1, height // 64)
         inner = self.slot - 2

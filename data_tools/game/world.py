@@ -89,7 +89,7 @@ class Terrain:
         # Trees: a hashed chance per grass column; trunks 4-6 blocks, a leaf blob on top.
         roll = _hash(X, Z, self.seed, 7)
         grows = (roll < cfg.tree_density) & ~outcrop & (height > cfg.sea_level + 1)
-        for i, k in zip(*np.nonzero(grows)):
+        for i, k in zip(*np.nonzero(grows), strict=True):
             tx, tz, ground = i - m, k - m, int(height[i, k])
             trunk = 4 + int(roll[i, k] / cfg.tree_density * 3)
             top = ground + trunk
