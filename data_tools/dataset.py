@@ -167,11 +167,6 @@ def staged_dataset(root: str | Path, info: DatasetInfo) -> Iterator[Path]:
 
 def write_episode(root: str | Path, index: int, episode: Episode, fps: float) -> Path:
     """Write one episode as a Parquet shard (atomically); return its path."""
-    from datasets import Dataset
-    from datasets.utils.logging import disable_progress_bar
-
-    disable_progress_bar()  # one bar per shard would bury the recorder's own
-    root = Path(root)
     t = len(episode)
     poses = episode.poses if episode.poses is not None else np.full((t, len(POSE_NAMES)), np.nan)
     table = {
@@ -182,9 +177,18 @@ def write_episode(root: str | Path, index: int, episode: Episode, fps: float) ->
         "action": episode.actions.astype(np.float32).tolist(),
         "pose": poses.astype(np.float32).tolist(),
     }
-    path = root / DATA_DIR / f"episode_{index:06d}.parquet"
+    return write_shard(root, index, table, features())
+
+
+def write_shard(root: str | Path, index: int, table: dict, schema) -> Path:
+    """Write one episode's rows (columns of ``schema``) to ``data/episode_NNNNNN.parquet`` atomically."""
+    from datasets import Dataset
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()  # one bar per shard would bury the caller's own
+    path = Path(root) / DATA_DIR / f"episode_{index:06d}.parquet"
     tmp = path.with_name(f".{path.stem}.partial")
-    Dataset.from_dict(table, features=features()).to_parquet(str(tmp))
+    Dataset.from_dict(table, features=schema).to_parquet(str(tmp))
     os.replace(tmp, path)
     return path
 
@@ -206,11 +210,11 @@ def decode_png(data: bytes) -> np.ndarray:
 def _write_metadata(root: Path, info: DatasetInfo) -> None:
     (root / DATA_DIR).mkdir(parents=True, exist_ok=True)
     (root / "meta").mkdir(exist_ok=True)
-    _atomic_write(root / INFO_PATH, info.to_json())
-    _atomic_write(root / "README.md", _CARD.format(name=root.name, **asdict(info)))
+    atomic_write(root / INFO_PATH, info.to_json())
+    atomic_write(root / "README.md", _CARD.format(name=root.name, **asdict(info)))
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.partial")
     tmp.write_text(text)
     os.replace(tmp, path)

@@ -81,6 +81,30 @@ def cmd_preview(args: argparse.Namespace) -> None:
     print(f"{args.output}: {n} frames")
 
 
+def cmd_train_vae(args: argparse.Namespace) -> None:
+    from train.train_vae import VAETrainConfig, train_vae
+
+    cfg = VAETrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+                         checkpoint_every=args.checkpoint_every, vae={"latent_channels": args.latent_channels})
+    path = train_vae(args.data, args.out, cfg, init=args.init)
+    print(f"{path}: VAE saved; TensorBoard logs in {args.out}")
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    from train.encode import encode_dataset
+
+    n = encode_dataset(args.data, args.vae, args.out)
+    print(f"{args.out}: encoded {n} episodes")
+
+
+def cmd_eval_vae(args: argparse.Namespace) -> None:
+    from train.eval_vae import evaluate_vae, format_report
+
+    report = evaluate_vae(args.vae, args.data, args.out, max_frames=args.max_frames)
+    print(format_report(report))
+    print(f"report: {args.out}/report.json, side-by-side: {args.out}/sidebyside.png")
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +148,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episode", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="video file (.mp4)")
     p.add_argument("--scale", type=int, default=4, help="upscaling factor (default 4)")
+
+    p = command("train-vae", cmd_train_vae, "train the frame VAE (resumes from --out; accelerate launch for GPUs)")
+    p.add_argument("--data", required=True, help="image dataset (from record or an importer)")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, TensorBoard logs, the VAE in OUT/vae")
+    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--batch-size", type=int, default=16, help="frames per process and micro-batch")
+    p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
+    p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--latent-channels", type=int, default=16, help="C of the 16x16xC latent (new runs only)")
+    p.add_argument("--checkpoint-every", type=int, default=250)
+    p.add_argument("--init", help="start from these VAE weights (a saved VAE folder) instead of scratch")
+
+    p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE")
+    p.add_argument("--data", required=True)
+    p.add_argument("--vae", required=True, help="a saved VAE folder (e.g. RUN/vae)")
+    p.add_argument("--out", required=True, help="latent dataset folder (resumes one made by the same VAE)")
+
+    p = command("eval-vae", cmd_eval_vae, "measure a VAE: PSNR, SSIM, speed, compression, side-by-side image")
+    p.add_argument("--vae", required=True)
+    p.add_argument("--data", required=True, help="held-out image dataset")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--max-frames", type=int, default=512)
     return parser
 
 

@@ -1,0 +1,127 @@
+"""``wm-video eval-vae``: reconstruction quality and speed of a VAE on held-out episodes."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from data_tools.dataset import DatasetError, atomic_write, episode_indices, read_episode, read_info
+from wm_video.inference import fast_inference
+from wm_video.metrics import psnr, ssim
+from wm_video.models.loading import load_model
+from wm_video.models.vae import FrameVAE
+
+from .encode import to_model_input
+
+
+def sample_frames(root: str | Path, max_frames: int) -> np.ndarray:
+    """Up to ``max_frames`` frames spread evenly over every episode."""
+    indices = episode_indices(root)
+    if not indices:
+        raise DatasetError(f"{root}: holds no episodes")
+    per_episode = max(1, max_frames // len(indices))
+    frames = []
+    for k in indices:
+        ep = read_episode(root, k).frames
+        frames.append(ep[np.linspace(0, len(ep) - 1, min(per_episode, len(ep))).astype(int)])
+    return np.concatenate(frames)[:max_frames]
+
+
+@torch.inference_mode()
+def reconstruct(vae: FrameVAE, frames: np.ndarray, decoder=None, batch: int = 32) -> np.ndarray:
+    decode = decoder or vae.decode
+    out = []
+    for i in range(0, len(frames), batch):
+        z = vae.encode(to_model_input(frames[i:i + batch])).mode()
+        x = decode(z).float().clamp(-1, 1)
+        out.append(((x + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
+    return np.concatenate(out)
+
+
+def quality(frames: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
+    def to01(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).permute(0, 3, 1, 2).float() / 255
+
+    x, y = to01(frames), to01(recon)
+    return float(psnr(y, x).mean()), float(ssim(y, x).mean())
+
+
+def side_by_side(frames: np.ndarray, recon: np.ndarray, rows: int = 4, scale: int = 2) -> np.ndarray:
+    """Rows of original | reconstruction | error (absolute difference, x4)."""
+    pick = np.linspace(0, len(frames) - 1, rows).astype(int)
+    lines = []
+    for i in pick:
+        error = np.clip(np.abs(frames[i].astype(int) - recon[i].astype(int)) * 4, 0, 255).astype(np.uint8)
+        lines.append(np.concatenate([frames[i], recon[i], error], axis=1))
+    grid = np.concatenate(lines, axis=0)
+    return cv2.resize(grid, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+
+
+def time_ms(fn, *args, repeats: int = 30) -> float:
+    fn(*args)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def decode_speed(vae: FrameVAE) -> dict:
+    """Median ms to decode one frame: float32, and the bf16 + channels_last path that play uses."""
+    z = torch.randn(1, *vae.latent_shape)
+    fast = fast_inference(vae.decoder)
+    with torch.inference_mode():
+        return {"decode_ms_fp32": time_ms(vae.decode, z), "decode_ms_bf16": time_ms(fast, z)}
+
+
+def encode_speed(vae: FrameVAE, batch: int = 32) -> float:
+    x = torch.rand(batch, 3, *vae.config.image_size) * 2 - 1
+    with torch.inference_mode():
+        return batch / (time_ms(vae.encode, x, repeats=5) / 1000)
+
+
+def evaluate_vae(vae_path: str | Path, data: str | Path, out: str | Path, max_frames: int = 512) -> dict:
+    vae = load_model(FrameVAE, vae_path)
+    info = read_info(data)
+    h, w = vae.config.image_size
+    if (info.height, info.width) != (h, w):
+        raise DatasetError(f"{data}: frames are {info.width}x{info.height}, but the VAE at {vae_path} takes {w}x{h}")
+    frames = sample_frames(data, max_frames)
+    recon = reconstruct(vae, frames)
+    p, s = quality(frames, recon)
+    p_bf16, s_bf16 = quality(frames, reconstruct(vae, frames, decoder=fast_inference(vae.decoder)))
+    c, lh, lw = vae.latent_shape
+    report = {
+        "vae": str(vae_path), "data": str(data), "frames": len(frames),
+        "psnr": p, "ssim": s, "psnr_bf16_decoder": p_bf16, "ssim_bf16_decoder": s_bf16,
+        **decode_speed(vae), "encode_frames_per_s": encode_speed(vae),
+        "latent_shape": [c, lh, lw], "compression_ratio": (h * w * 3) / (c * lh * lw),
+        "parameters": sum(p.numel() for p in vae.parameters()), "threads": torch.get_num_threads(),
+    }
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    image = side_by_side(frames, recon)
+    tmp = out / ".sidebyside.partial.png"
+    cv2.imwrite(str(tmp), image[..., ::-1])
+    tmp.replace(out / "sidebyside.png")
+    atomic_write(out / "report.json", json.dumps(report, indent=2))
+    return report
+
+
+def format_report(report: dict) -> str:
+    return "\n".join([
+        f"VAE {report['vae']} on {report['frames']} held-out frames of {report['data']}",
+        f"  PSNR {report['psnr']:.2f} dB   SSIM {report['ssim']:.4f}   "
+        f"(bf16 decoder: {report['psnr_bf16_decoder']:.2f} dB, {report['ssim_bf16_decoder']:.4f})",
+        f"  decode {report['decode_ms_bf16']:.2f} ms/frame bf16 ({report['decode_ms_fp32']:.2f} fp32), "
+        f"encode {report['encode_frames_per_s']:.0f} frames/s, {report['threads']} threads",
+        f"  latent {'x'.join(map(str, report['latent_shape']))}, compression {report['compression_ratio']:.0f}x, "
+        f"{report['parameters'] / 1e6:.2f}M parameters",
+    ])

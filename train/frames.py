@@ -1,0 +1,38 @@
+"""Batches of frames from an image dataset, for the VAE: random but reproducible from the step number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data_tools.dataset import DatasetError, read_info
+
+
+class FrameSource:
+    def __init__(self, root: str | Path, image_size: tuple[int, int] | None = None):
+        import datasets
+
+        self.info = read_info(root)
+        if image_size is not None and (self.info.height, self.info.width) != tuple(image_size):
+            raise DatasetError(f"{root}: frames are {self.info.width}x{self.info.height}, but the VAE takes "
+                               f"{image_size[1]}x{image_size[0]}")
+        datasets.disable_progress_bars()
+        self.rows = datasets.load_dataset(str(root), split="train").select_columns(["image"])
+        if len(self.rows) == 0:
+            raise DatasetError(f"{root}: holds no frames")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def frames(self, indices) -> torch.Tensor:
+        """Frames as float (B, 3, H, W) in [-1, 1]."""
+        images = self.rows[list(map(int, indices))]["image"]
+        array = np.stack([np.asarray(im.convert("RGB")) for im in images])
+        return torch.from_numpy(array).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+    def batch(self, size: int, *key: int) -> torch.Tensor:
+        """``size`` random frames; the same ``key`` (seed, step, rank...) always gives the same ones."""
+        rng = np.random.default_rng(list(key))
+        return self.frames(rng.integers(0, len(self), size))

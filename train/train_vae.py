@@ -1,0 +1,147 @@
+"""Train the frame VAE with accelerate: ``wm-video train-vae`` (``accelerate launch`` for several GPUs).
+
+Losses: L1 + MSE on pixels, L1 on image gradients (keeps block edges and texel speckle
+sharp; no pretrained perceptual network is available offline) and a small KL term.
+Checkpoints every ``checkpoint_every`` steps; a rerun with the same ``--out`` resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from data_tools.dataset import read_info
+from wm_video.metrics import psnr
+from wm_video.models.vae import FrameVAE
+
+from .checkpoints import StepCounter, latest_checkpoint, save_checkpoint, save_pretrained_atomic
+from .frames import FrameSource
+
+
+@dataclass
+class VAETrainConfig:
+    steps: int = 4000
+    batch_size: int = 16  # per process and micro-batch
+    grad_accum: int = 1
+    lr: float = 4e-4
+    warmup: int = 100
+    weight_decay: float = 0.0
+    kl_weight: float = 1e-6  # small: the latent stays close to a plain autoencoder's
+    grad_weight: float = 1.0  # image-gradient L1
+    mse_weight: float = 1.0
+    checkpoint_every: int = 250
+    log_every: int = 25
+    image_every: int = 250
+    seed: int = 0
+    vae: dict = field(default_factory=dict)  # FrameVAE constructor arguments (ignored when resuming)
+
+
+def lr_factor(step: int, warmup: int, steps: int) -> float:
+    """Linear warm-up, then a cosine decay to a tenth of the peak."""
+    progress = min(1.0, step / max(1, steps))
+    return min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+
+def vae_loss(vae: FrameVAE, frames: torch.Tensor, cfg: VAETrainConfig) -> tuple[torch.Tensor, dict]:
+    """``(loss, logs)`` for a batch of frames in [-1, 1]."""
+    recon, posterior = vae(frames)
+    recon = recon.float()
+    l1 = F.l1_loss(recon, frames)
+    mse = F.mse_loss(recon, frames)
+    (rx, ry), (fx, fy) = image_gradients(recon), image_gradients(frames)
+    grad = F.l1_loss(rx, fx) + F.l1_loss(ry, fy)
+    kl = posterior.kl().mean() / frames[0].numel()
+    loss = l1 + cfg.mse_weight * mse + cfg.grad_weight * grad + cfg.kl_weight * kl
+    with torch.no_grad():
+        p = psnr((recon.clamp(-1, 1) + 1) / 2, (frames + 1) / 2).mean()
+    return loss, {"loss": loss.item(), "l1": l1.item(), "mse": mse.item(), "grad": grad.item(),
+                  "kl": kl.item(), "psnr": p.item()}
+
+
+def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str | Path | None = None) -> Path:
+    """Train (or resume) into ``out``; return the path of the exported VAE (``out/vae``)."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    out = Path(out)
+    accelerator = Accelerator(mixed_precision="bf16", log_with="tensorboard", project_dir=str(out),
+                              gradient_accumulation_steps=cfg.grad_accum)
+    set_seed(cfg.seed)
+    latest = latest_checkpoint(out)
+    if latest is not None:
+        vae = FrameVAE.from_config(json.loads((out / "vae_config.json").read_text()))
+    elif init is not None:
+        vae = FrameVAE.from_pretrained(str(init))  # continue from released weights
+    else:
+        info = read_info(data)
+        vae = FrameVAE(**{"image_size": (info.height, info.width), **cfg.vae})
+    if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "vae_config.json").write_text(json.dumps(dict(vae.config), indent=2))
+        (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    source = FrameSource(data, image_size=tuple(vae.config.image_size))
+
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup, cfg.steps))
+    vae, optimizer = accelerator.prepare(vae, optimizer)
+    counter = StepCounter()
+    accelerator.register_for_checkpointing(counter, scheduler)  # the schedule counts optimizer steps
+    if latest is not None:
+        accelerator.load_state(str(latest))
+        accelerator.print(f"resuming from {latest} (step {counter.step})")
+    accelerator.init_trackers("train-vae", config={k: v for k, v in asdict(cfg).items() if k != "vae"})
+
+    bar = tqdm(total=cfg.steps, initial=counter.step, desc="train-vae", unit="step",
+               disable=not accelerator.is_local_main_process)
+    vae.train()
+    start, logs = time.perf_counter(), {}
+    while counter.step < cfg.steps:
+        for micro in range(cfg.grad_accum):
+            frames = source.batch(cfg.batch_size, cfg.seed, counter.step, accelerator.process_index, micro)
+            with accelerator.accumulate(vae):
+                loss, logs = vae_loss(vae, frames.to(accelerator.device), cfg)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(vae.parameters(), 1.0)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+        scheduler.step()
+        counter.step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{logs['loss']:.4f}", psnr=f"{logs['psnr']:.1f}")
+        if counter.step % cfg.log_every == 0:
+            logs["lr"] = scheduler.get_last_lr()[0]
+            logs["frames_per_s"] = cfg.batch_size * cfg.grad_accum * cfg.log_every / (time.perf_counter() - start)
+            accelerator.log({f"train/{k}": v for k, v in logs.items()}, step=counter.step)
+            start = time.perf_counter()
+        if counter.step % cfg.image_every == 0 and accelerator.is_main_process:
+            _log_reconstructions(accelerator, vae, frames[:4], counter.step)
+        if counter.step % cfg.checkpoint_every == 0 or counter.step == cfg.steps:
+            save_checkpoint(accelerator, out, counter.step)
+            if accelerator.is_main_process:
+                save_pretrained_atomic(accelerator.unwrap_model(vae), out / "vae")
+    bar.close()
+    accelerator.end_training()
+    return out / "vae"
+
+
+@torch.no_grad()
+def _log_reconstructions(accelerator, vae, frames: torch.Tensor, step: int) -> None:
+    model = accelerator.unwrap_model(vae)
+    model.eval()
+    recon = model(frames.to(accelerator.device), sample=False)[0].float().clamp(-1, 1).cpu()
+    model.train()
+    grid = torch.cat([torch.cat(list(frames), 2), torch.cat(list(recon), 2)], 1)  # originals above
+    tracker = accelerator.get_tracker("tensorboard", unwrap=True)
+    tracker.add_image("reconstructions", (grid + 1) / 2, step)

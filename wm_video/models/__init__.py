@@ -1,0 +1,1 @@
+"""The models: the frame tokenizer (VAE) and, later, the dynamics transformer."""
