@@ -28,6 +28,8 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_game.py
+	$(BIN)/python benchmarks/bench_vae.py
+	$(BIN)/python benchmarks/bench_dit.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -23,3 +23,16 @@ def frames_digest(frames) -> str:
     for f in frames:
         h.update(np.ascontiguousarray(f).tobytes())
     return h.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def tiny_latents(tiny_dataset, tmp_path_factory):
+    """The tiny dataset encoded by an untrained tiny VAE: (vae folder, latent dataset folder)."""
+    from train.encode import encode_dataset
+    from wm_video.models.vae import FrameVAE
+
+    root = tmp_path_factory.mktemp("latents")
+    FrameVAE(image_size=(32, 32), latent_channels=4, encoder_channels=(8, 8, 8),
+             decoder_channels=(8, 8, 8)).save_pretrained(root / "vae")
+    encode_dataset(tiny_dataset, root / "vae", root / "z")
+    return root / "vae", root / "z"

@@ -105,6 +105,17 @@ def cmd_eval_vae(args: argparse.Namespace) -> None:
     print(f"report: {args.out}/report.json, side-by-side: {args.out}/sidebyside.png")
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    from train.configs import load_config
+    from train.train_dit import train_dit
+
+    cfg = load_config(args.config, model=args.model, steps=args.steps, batch_size=args.batch_size,
+                      grad_accum=args.grad_accum, lr=args.lr, compile=args.compile or None)
+    train_dit(args.data, args.vae, args.out, cfg, init=args.init)
+    print(f"{args.out}/model: playable model (EMA weights); samples in {args.out}/samples; "
+          f"TensorBoard logs in {args.out}")
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,6 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="held-out image dataset")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--max-frames", type=int, default=512)
+
+    p = command("train", cmd_train, "train the dynamics model on a latent dataset (resumes; accelerate launch)")
+    p.add_argument("--data", required=True, help="latent dataset (from encode)")
+    p.add_argument("--vae", required=True, help="the VAE that made the latents; it is bundled with the model")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, logs, samples, the model in OUT/model")
+    p.add_argument("--config", help="YAML or JSON file of training settings (train/configs.py)")
+    p.add_argument("--model", help="model size: tiny, small, default")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--grad-accum", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (pays off on long runs)")
+    p.add_argument("--init", help="start from these DiT weights (e.g. MODEL/dit) instead of scratch")
     return parser
 
 

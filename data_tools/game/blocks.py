@@ -57,7 +57,7 @@ def make_textures() -> tuple[np.ndarray, np.ndarray]:
     opaque = np.ones((12, 16, 16), dtype=bool)
     yy, xx = np.mgrid[0:16, 0:16]
 
-    tex[T_GRASS_TOP] = _speckle(rng, (95, 159, 53), 0.18)
+    tex[T_GRASS_TOP] = _speckle(rng, (95, 159, 53), 0.14)
     tex[T_DIRT] = _speckle(rng, (134, 96, 67), 0.15)
     side = _speckle(rng, (134, 96, 67), 0.15)
     # Grass hangs 3-5 texels down the side, ragged like Minecraft's.
@@ -105,3 +105,27 @@ def make_textures() -> tuple[np.ndarray, np.ndarray]:
     tex[T_BRICKS] = bricks
 
     return np.clip(tex, 0, 255).astype(np.uint8), opaque
+
+
+MIP_LEVELS = 5  # 16x16 down to 1x1
+
+
+def make_mipmaps(rgb: np.ndarray, opaque: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Box-filtered mip levels, each stored back at 16x16 so a texel is indexed the same at every level.
+
+    Returns ``(rgb (L, T, 16, 16, 3) float32, opaque (L, T, 16, 16) bool)``. Far surfaces sample a
+    coarser level, as Minecraft's mipmapping does, so they do not shimmer into pixel noise.
+    """
+    levels_rgb, levels_opaque = [], []
+    colour, cover = rgb.astype(np.float64), opaque.astype(np.float64)
+    for level in range(MIP_LEVELS):
+        k = 2**level
+        t = rgb.shape[0]
+        # Average colour over opaque texels only, so leaves' holes do not darken them.
+        weight = cover.reshape(t, 16 // k, k, 16 // k, k)
+        col = (colour * cover[..., None]).reshape(t, 16 // k, k, 16 // k, k, 3).sum((2, 4))
+        col = col / np.maximum(weight.sum((2, 4)), 1e-9)[..., None]
+        cov = weight.mean((2, 4))
+        levels_rgb.append(np.repeat(np.repeat(col, k, 1), k, 2))
+        levels_opaque.append(np.repeat(np.repeat(cov >= 0.5, k, 1), k, 2))
+    return np.stack(levels_rgb).astype(np.float32), np.stack(levels_opaque)

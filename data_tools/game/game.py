@@ -20,7 +20,7 @@ from .hud import Hud
 from .raycast import pick_block, render_view, sun_direction
 from .world import World, WorldConfig
 
-GAME_VERSION = "1"  # bump when frames for the same seed and actions change
+GAME_VERSION = "2"  # bump when frames for the same seed and actions change
 FPS = 20
 
 _I = ACTION_INDEX
@@ -71,8 +71,8 @@ class Game:
         self.config = config or GameConfig()
         if self.config.width < 16 or self.config.height < 16:
             raise ValueError(f"frame size must be at least 16x16, got {self.config.width}x{self.config.height}")
-        self._textures, self._opaque = B.make_textures()
-        self._textures_f = self._textures.astype(np.float32)
+        self._textures, opaque = B.make_textures()
+        self._mip_rgb, self._mip_opaque = B.make_mipmaps(self._textures, opaque)
         self._sun = sun_direction()
         self.hud = Hud(self.config.width, self.config.height, self._textures)
         self.world: World
@@ -135,8 +135,8 @@ class Game:
         crack = 0.0
         if picked and picked[0] == self._break_target:
             crack = self._break_progress / max(1, B.HARDNESS[self.world.get(*picked[0])])
-        render_view(frame, self.world.blocks, cfg.world.height, self.world.mask, self._textures_f,
-                    self._opaque, B.BLOCK_FACES, *p.eye, p.yaw, p.pitch, cfg.fov, cfg.fog_start,
+        render_view(frame, self.world.blocks, cfg.world.height, self.world.mask, self._mip_rgb,
+                    self._mip_opaque, B.BLOCK_FACES, *p.eye, p.yaw, p.pitch, cfg.fov, cfg.fog_start,
                     cfg.fog_end, target, crack, self._sun)
         self.hud.draw(frame, p.slot)
         return frame

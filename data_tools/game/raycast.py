@@ -45,6 +45,8 @@ def render_view(out, blocks, world_height, mask, textures, opaque, faces, eye_x,
                 yaw, pitch, fov_y_deg, fog_start, fog_end, target, crack, sun):
     """Draw the view from the eye into ``out`` (H, W, 3) uint8.
 
+    ``textures`` (L, T, 16, 16, 3) and ``opaque`` (L, T, 16, 16) hold the mip levels of every texture.
+
     ``target`` is the (x, y, z) of the block under the crosshair (y < 0: none); it gets a dark
     outline and, while it is being broken, cracks covering the fraction ``crack`` of it.
     ``sun`` is a unit vector toward the sun.
@@ -53,6 +55,8 @@ def render_view(out, blocks, world_height, mask, textures, opaque, faces, eye_x,
     fx, fy, fz, rx, ry, rz, ux, uy, uz = camera_basis(yaw, pitch)
     tan_h = math.tan(math.radians(fov_y_deg) * 0.5)
     tan_w = tan_h * w_px / h_px
+    texels_per_block_per_pixel = 16.0 * 2.0 * tan_h / h_px  # at distance 1, facing the surface
+    max_level = textures.shape[0] - 1
 
     ex0, ey0, ez0 = int(math.floor(eye_x)), int(math.floor(eye_y)), int(math.floor(eye_z))
     underwater = 0 <= ey0 < world_height and blocks[ex0 & mask, ez0 & mask, ey0] == WATER
@@ -126,13 +130,16 @@ def render_view(out, blocks, world_height, mask, textures, opaque, faces, eye_x,
                 # Where the ray meets this voxel's face, and which texel that is.
                 px, py, pz = eye_x + dx * t, eye_y + dy * t, eye_z + dz * t
                 if face == 0:
-                    u, v, shade, side = pz - math.floor(pz), py - math.floor(py), SHADE_X, 1
+                    u, v, shade, side, facing = pz - math.floor(pz), py - math.floor(py), SHADE_X, 1, abs(dx)
                 elif face == 2:
-                    u, v, shade, side = px - math.floor(px), py - math.floor(py), SHADE_Z, 1
+                    u, v, shade, side, facing = px - math.floor(px), py - math.floor(py), SHADE_Z, 1, abs(dz)
                 elif step_y < 0:
-                    u, v, shade, side = px - math.floor(px), pz - math.floor(pz), SHADE_TOP, 0
+                    u, v, shade, side, facing = px - math.floor(px), pz - math.floor(pz), SHADE_TOP, 0, abs(dy)
                 else:
-                    u, v, shade, side = px - math.floor(px), pz - math.floor(pz), SHADE_BOTTOM, 2
+                    u, v, shade, side, facing = px - math.floor(px), pz - math.floor(pz), SHADE_BOTTOM, 2, abs(dy)
+                # Mip level: how many texels one pixel covers here (more at a distance and at grazing angles).
+                footprint = t * texels_per_block_per_pixel / max(facing, 0.3)
+                level = min(max_level, int(math.log2(footprint))) if footprint > 1.0 else 0
                 tu = min(15, int(u * 16.0))
                 tv = min(15, int(v * 16.0))
                 if side == 1:
@@ -142,18 +149,18 @@ def render_view(out, blocks, world_height, mask, textures, opaque, faces, eye_x,
                 if block == WATER:
                     if not in_water and water_t < 0.0:
                         water_t = t
-                        wr = textures[tex, tv, tu, 0] * shade
-                        wg = textures[tex, tv, tu, 1] * shade
-                        wb = textures[tex, tv, tu, 2] * shade
+                        wr = textures[level, tex, tv, tu, 0] * shade
+                        wg = textures[level, tex, tv, tu, 1] * shade
+                        wb = textures[level, tex, tv, tu, 2] * shade
                     in_water = True
                     continue
                 in_water = False
-                if not opaque[tex, tv, tu]:
+                if not opaque[level, tex, tv, tu]:
                     continue
 
-                cr = textures[tex, tv, tu, 0] * shade
-                cg = textures[tex, tv, tu, 1] * shade
-                cb = textures[tex, tv, tu, 2] * shade
+                cr = textures[level, tex, tv, tu, 0] * shade
+                cg = textures[level, tex, tv, tu, 1] * shade
+                cb = textures[level, tex, tv, tu, 2] * shade
                 if ix == target[0] and iy == target[1] and iz == target[2]:
                     if tu == 0 or tu == 15 or tv == 0 or tv == 15:
                         cr, cg, cb = cr * 0.25, cg * 0.25, cb * 0.25

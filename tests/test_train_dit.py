@@ -1,0 +1,89 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from train.configs import DiTTrainConfig
+from train.train_dit import train_dit
+from wm_video.cli import main
+from wm_video.video import iter_video
+from wm_video.world_model import WorldModel
+
+
+def tiny_config(**kw):
+    return DiTTrainConfig(model="tiny", steps=4, batch_size=2, clip_frames=8, checkpoint_every=2, log_every=1,
+                          sample_every=4, sample_frames=8, **kw)
+
+
+def test_train_checkpoints_samples_exports_and_resumes(tiny_latents, tmp_path):
+    vae, latents = tiny_latents
+    run = tmp_path / "run"
+    train_dit(latents, vae, run, tiny_config())
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000002", "step_0000004"]
+    assert list((run / "train").glob("events.out.tfevents.*"))
+    video = run / "samples" / "step_0000004.mp4"
+    frames = list(iter_video(video))
+    assert len(frames) == 8 and frames[0].shape[1] == 2 * 32  # real | imagined
+    world = WorldModel.load(run / "model")
+    assert world.info.scaling_factor > 0 and world.dit.config.max_frames == 8
+
+    train_dit(latents, vae, run, _longer())  # resumes at step 4
+    assert (run / "checkpoints" / "step_0000006").exists()
+
+
+def _longer():
+    cfg = tiny_config()
+    cfg.steps = 6
+    return cfg
+
+
+def test_cli_train_refuses_a_model_that_does_not_fit_the_latents(tiny_latents, tmp_path, capsys):
+    vae, latents = tiny_latents
+    (tmp_path / "cfg.yaml").write_text(
+        "model: tiny\nclip_frames: 8\nmodel_overrides: {patch_size: 4, latent_size: [8, 8]}\n")
+    code = main(["train", "--data", str(latents), "--vae", str(vae), "--out", str(tmp_path / "r"),
+                 "--config", str(tmp_path / "cfg.yaml"), "--steps", "1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "tokens per frame" in err and err.count("\n") == 1
+
+
+DIST_SCRIPT = """
+import hashlib, json, os, sys
+import torch
+import train.train_dit as td
+from train.configs import DiTTrainConfig
+
+seen = []
+class Recording(td.LatentClips):
+    def __getitem__(self, i):
+        seen.append(i)
+        return super().__getitem__(i)
+td.LatentClips = Recording
+vae, data, out = sys.argv[1:4]
+cfg = DiTTrainConfig(model="tiny", steps=3, batch_size=1, clip_frames=4, checkpoint_every=3, sample_every=100)
+model = td.train_dit(data, vae, out, cfg)
+digest = hashlib.sha256(b"".join(p.detach().float().numpy().tobytes() for p in model.parameters())).hexdigest()
+rank = os.environ.get("RANK", "0")
+with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
+    json.dump({"digest": digest, "seen": seen}, f)
+"""
+
+
+def test_two_cpu_processes_split_the_data_and_end_with_identical_weights(tiny_latents, tmp_path):
+    vae, latents = tiny_latents
+    script = tmp_path / "dist.py"
+    script.write_text(DIST_SCRIPT)
+    out = tmp_path / "dist"
+    # accelerate picks gloo on CPUs when told to use the CPU; --multi_gpu selects its torchrun launcher.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1",
+           "ACCELERATE_USE_CPU": "true"}
+    proc = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                           "--num_machines", "1", "--mixed_precision", "bf16", "--dynamo_backend", "no",
+                           str(script), str(vae), str(latents), str(out)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["digest"] == ranks[1]["digest"]
+    assert ranks[0]["seen"] and ranks[1]["seen"]
+    assert set(ranks[0]["seen"]).isdisjoint(ranks[1]["seen"])  # each rank got its own share

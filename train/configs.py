@@ -1,0 +1,60 @@
+"""Model sizes and training settings, as dataclasses. ``--config FILE`` (YAML or JSON) overrides fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from wm_video.errors import UserError
+
+# DiT sizes. "default" is the shipped model: ~22M parameters, 64 tokens per frame, real time on 2 cores.
+DIT_PRESETS: dict[str, dict] = {
+    "tiny": {"width": 64, "depth": 2, "heads": 2, "max_frames": 8},  # tests
+    "small": {"width": 256, "depth": 6, "heads": 4, "max_frames": 16},
+    "default": {"width": 384, "depth": 8, "heads": 6, "max_frames": 16},
+}
+
+
+@dataclass
+class DiTTrainConfig:
+    model: str = "default"  # a DIT_PRESETS name
+    model_overrides: dict = field(default_factory=dict)  # WorldDiT arguments on top of the preset
+    steps: int = 20000
+    batch_size: int = 8  # clips per process and micro-batch
+    clip_frames: int = 16  # frames per training clip (<= max_frames)
+    grad_accum: int = 1
+    lr: float = 3e-4
+    warmup: int = 200
+    weight_decay: float = 0.01
+    ema_decay: float = 0.999
+    action_dropout: float = 0.1  # per frame: lets guidance strengthen actions at sampling
+    context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
+    independent_levels: float = 0.5  # share of clips with a free noise level per frame (diffusion forcing)
+    compile: bool = False
+    checkpoint_every: int = 500
+    log_every: int = 25
+    sample_every: int = 1000
+    sample_frames: int = 32  # frames generated for the sample video
+    seed: int = 0
+
+
+def load_config(path: str | Path | None, **overrides) -> DiTTrainConfig:
+    """Defaults, then the file (if any), then explicit overrides that are not None."""
+    values: dict = {}
+    if path is not None:
+        import yaml
+
+        path = Path(path)
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise UserError(f"{path}: cannot read config ({e})") from None
+        known = {f.name for f in fields(DiTTrainConfig)}
+        unknown = set(values) - known
+        if unknown:
+            raise UserError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    cfg = DiTTrainConfig(**values)
+    if cfg.model not in DIT_PRESETS:
+        raise UserError(f"unknown model size {cfg.model!r}; choose one of {', '.join(DIT_PRESETS)}")
+    return cfg

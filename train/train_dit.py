@@ -1,0 +1,200 @@
+"""Train the dynamics model with accelerate: ``wm-video train`` (``accelerate launch`` for several processes).
+
+Diffusion forcing: every frame of a clip gets its own noise level and the loss covers every
+frame. Half of the clips look like play (context frames lightly noised, up to
+``context_noise_max``, and labelled with their level; the last frame noisy), so the model
+learns to trust a slightly wrong past: that is what keeps long rollouts from drifting.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from data_tools.dataset import DatasetError
+from wm_video.actions import ACTION_DIM
+from wm_video.diffusion import add_noise, training_levels, velocity_target
+from wm_video.errors import UserError
+from wm_video.models.dit import WorldDiT
+from wm_video.models.loading import load_model
+from wm_video.models.vae import FrameVAE
+from wm_video.rollout import Rollout, RolloutConfig
+from wm_video.video import write_video
+from wm_video.world_model import WorldModel, WorldModelInfo
+
+from .checkpoints import StepCounter, latest_checkpoint, save_checkpoint
+from .clips import LatentClips
+from .configs import DIT_PRESETS, DiTTrainConfig
+
+
+def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
+             ) -> tuple[torch.Tensor, dict]:
+    """``(loss, logs)`` for clips of scaled latents (B, T, C, h, w) and producing actions (B, T, 25)."""
+    b, t = latents.shape[:2]
+    levels = training_levels((b, t)).to(latents.device)
+    playlike = torch.rand(b, 1, device=latents.device) >= cfg.independent_levels
+    context = torch.arange(t, device=latents.device)[None, :] < t - 1
+    levels = torch.where(playlike & context, torch.rand(b, t, device=latents.device) * cfg.context_noise_max, levels)
+    noise = torch.randn_like(latents)
+    drop = torch.rand(b, t, device=latents.device) < cfg.action_dropout
+    v = model(add_noise(latents, noise, levels), levels, actions, drop_actions=drop).float()
+    per_frame = (v - velocity_target(latents, noise)).pow(2).mean(dim=(2, 3, 4))  # (B, T)
+    loss = per_frame.mean()
+    return loss, {"loss": loss.item(), "loss_last_frame": per_frame[:, -1].mean().item()}
+
+
+def build_model(cfg: DiTTrainConfig, clips: LatentClips, init: str | Path | None) -> WorldDiT:
+    c, h, w = clips.latent_info.latent_shape
+    if init is not None:
+        model = load_model(WorldDiT, init)
+    else:
+        model = WorldDiT(**{"latent_channels": c, "latent_size": (h, w), **DIT_PRESETS[cfg.model],
+                            **cfg.model_overrides})
+    mc = model.config
+    if (mc.latent_channels, *mc.latent_size) != (c, h, w):
+        raise UserError(f"the model takes latents {mc.latent_channels}x{tuple(mc.latent_size)} "
+                        f"({model.tokens_per_frame} tokens per frame), the dataset holds {c}x{(h, w)}")
+    if mc.action_dim != ACTION_DIM:
+        raise UserError(f"the model takes {mc.action_dim}-dim actions, the dataset has {ACTION_DIM}")
+    if cfg.clip_frames > mc.max_frames:
+        raise UserError(f"clip_frames {cfg.clip_frames} exceeds the model's max_frames {mc.max_frames}")
+    return model
+
+
+def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTTrainConfig,
+              init: str | Path | None = None) -> WorldDiT:
+    """Train (or resume) into ``out``; the playable model goes to ``out/model``. Returns this process's model."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from diffusers.training_utils import EMAModel
+
+    out = Path(out)
+    accelerator = Accelerator(mixed_precision="bf16", log_with="tensorboard", project_dir=str(out),
+                              gradient_accumulation_steps=cfg.grad_accum)
+    set_seed(cfg.seed)
+    clips = LatentClips(data, cfg.clip_frames)
+    vae = load_model(FrameVAE, vae_path)
+    if tuple(vae.latent_shape) != tuple(clips.latent_info.latent_shape):
+        raise DatasetError(f"{data}: latents are {clips.latent_info.latent_shape}, the VAE at {vae_path} makes "
+                           f"{tuple(vae.latent_shape)}")
+    latest = latest_checkpoint(out)
+    if latest is not None:
+        model = WorldDiT.from_config(json.loads((out / "dit_config.json").read_text()))
+    else:
+        model = build_model(cfg, clips, init)
+    if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "dit_config.json").write_text(json.dumps(dict(model.config), indent=2))
+        (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+
+    ema = EMAModel(model.parameters(), decay=cfg.ema_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / cfg.warmup) * (
+        0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, cfg.steps))))))
+    loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
+                                         generator=torch.Generator().manual_seed(cfg.seed))
+    model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
+    if len(loader) == 0:
+        raise DatasetError(f"{data}: {len(clips)} clips are fewer than one batch of {cfg.batch_size} per process")
+    forward = torch.compile(model) if cfg.compile else model
+    counter = StepCounter()
+    accelerator.register_for_checkpointing(counter, scheduler, ema)
+    if latest is not None:
+        accelerator.load_state(str(latest))
+        accelerator.print(f"resuming from {latest} (step {counter.step})")
+    accelerator.init_trackers("train", config={k: v for k, v in asdict(cfg).items() if k != "model_overrides"})
+
+    bar = tqdm(total=cfg.steps, initial=counter.step, desc="train", unit="step",
+               disable=not accelerator.is_local_main_process)
+    model.train()
+    start, logs = time.perf_counter(), {}
+    batches = _batches(accelerator, loader, counter.step * cfg.grad_accum)
+    while counter.step < cfg.steps:
+        for _ in range(cfg.grad_accum):
+            latents, actions = next(batches)
+            with accelerator.accumulate(model):
+                loss, logs = dit_loss(forward, latents, actions, cfg)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+        scheduler.step()
+        ema.step(accelerator.unwrap_model(model).parameters())
+        counter.step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{logs['loss']:.4f}")
+        if counter.step % cfg.log_every == 0:
+            elapsed = time.perf_counter() - start
+            frames = cfg.batch_size * cfg.grad_accum * cfg.clip_frames * cfg.log_every * accelerator.num_processes
+            logs.update(lr=scheduler.get_last_lr()[0], frames_per_s=frames / elapsed)
+            accelerator.log({f"train/{k}": v for k, v in logs.items()}, step=counter.step)
+            start = time.perf_counter()
+        done = counter.step == cfg.steps
+        if counter.step % cfg.checkpoint_every == 0 or done:
+            save_checkpoint(accelerator, out, counter.step)
+            if accelerator.is_main_process:
+                export(accelerator.unwrap_model(model), ema, vae, clips, out / "model")
+        if accelerator.is_main_process and (counter.step % cfg.sample_every == 0 or done):
+            _sample(accelerator, WorldModel.load(out / "model"), clips, cfg, counter.step, out)
+    bar.close()
+    accelerator.end_training()
+    return accelerator.unwrap_model(model)
+
+
+def export(model: WorldDiT, ema, vae: FrameVAE, clips: LatentClips, path: Path) -> None:
+    """Save the EMA weights with the VAE as a playable model folder."""
+    averaged = copy.deepcopy(model).float()
+    ema.copy_to(averaged.parameters())
+    info = clips.latent_info
+    frame = vae.config.image_size
+    WorldModel(vae, averaged, WorldModelInfo(info.scaling_factor, fps=_fps(info), width=frame[1],
+                                             height=frame[0])).save(path)
+
+
+def _fps(info) -> float:
+    from data_tools.dataset import read_info
+
+    try:
+        return read_info(info.source).fps
+    except DatasetError:
+        return 20.0
+
+
+def _batches(accelerator, loader, skip: int):
+    """Endless batches; a resumed run skips those the interrupted one already used."""
+    epoch, skip = divmod(skip, len(loader))
+    while True:
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        yield from accelerator.skip_first_batches(loader, skip) if skip else loader
+        epoch, skip = epoch + 1, 0
+
+
+@torch.no_grad()
+def _sample(accelerator, world: WorldModel, clips: LatentClips, cfg: DiTTrainConfig, step: int, out: Path) -> None:
+    """Imagine ``sample_frames`` frames from the first clip's first 4 under its recorded actions: video + image."""
+    episode = max(range(len(clips.latents)), key=lambda e: len(clips.latents[e]))
+    real = clips.latents[episode].float() * clips.info.scaling_factor
+    producing = clips.actions[episode]
+    n = min(len(real), cfg.sample_frames)
+    prompt = 4
+    rollout = Rollout(world.dit, RolloutConfig(seed=step))
+    pressed = torch.cat([producing[1:], torch.zeros(1, ACTION_DIM)])  # action pressed on frame i
+    rollout.reset(real[:prompt], pressed[:prompt])
+    imagined = [real[i] for i in range(prompt)] + [rollout.step(pressed[i - 1]) for i in range(prompt, n)]
+    fake = world.decode(torch.stack(imagined)).numpy()
+    true = world.decode(real[:n]).numpy()
+    pairs = np.concatenate([true, fake], axis=2)  # real | imagined
+    write_video(out / "samples" / f"step_{step:07d}.mp4", pairs, fps=world.info.fps)
+    strip = np.concatenate(list(pairs[prompt::max(1, (n - prompt) // 6)][:6]), axis=0)
+    tracker = accelerator.get_tracker("tensorboard", unwrap=True)
+    tracker.add_image("samples/real_vs_imagined", strip, step, dataformats="HWC")

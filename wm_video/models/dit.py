@@ -1,0 +1,317 @@
+"""WorldDiT: an action-conditioned diffusion transformer over latent video, trained with diffusion forcing.
+
+Read top to bottom: embedders, rotary positions, attention, the block, the model. Every
+frame is cut into patches (tokens); attention is full over the tokens of a frame and of all
+earlier frames (a frame-causal mask), so a frame never sees the future and the keys and values
+of past frames can be cached during play. Each frame has its own noise level and action; they
+drive adaLN-Zero modulation of that frame's tokens in every block.
+
+Full attention with a frame-causal mask, rather than Oasis' factorised spatial / temporal
+attention: when the camera turns, what was at one patch moves to another, and full attention
+lets a token look there directly; at 64 tokens per frame and a 16-frame window it costs less
+than the MLPs (see benchmarks/bench_dit.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+
+from wm_video.actions import ACTION_DIM
+
+#################################################################################
+#                      Embedding layers for noise level and action              #
+#################################################################################
+
+
+class NoiseLevelEmbedder(nn.Module):
+    """Noise level t in [0, 1] -> vector, through sinusoidal features and an MLP (as DiT's timestep)."""
+
+    def __init__(self, width: int, frequencies: int = 256):
+        super().__init__()
+        self.frequencies = frequencies
+        self.mlp = nn.Sequential(nn.Linear(frequencies, width), nn.SiLU(), nn.Linear(width, width))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        half = self.frequencies // 2
+        freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device) / half)
+        args = (t.float() * 1000.0)[..., None] * freqs
+        return self.mlp(torch.cat([torch.cos(args), torch.sin(args)], dim=-1).to(self.mlp[0].weight.dtype))
+
+
+class ActionEmbedder(nn.Module):
+    """The 25-dim action -> vector; a learned "unknown action" vector replaces dropped actions."""
+
+    def __init__(self, action_dim: int, width: int):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(action_dim, width), nn.SiLU(), nn.Linear(width, width))
+        self.unknown = nn.Parameter(torch.zeros(width))
+
+    def forward(self, actions: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        emb = self.mlp(actions.to(self.mlp[0].weight.dtype))
+        if drop is not None:
+            emb = torch.where(drop[..., None], self.unknown.to(emb.dtype), emb)
+        return emb
+
+
+#################################################################################
+#                            Rotary positions (time, y, x)                      #
+#################################################################################
+
+
+def rope_angles(frames: torch.Tensor, grid: tuple[int, int], head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin, (len(frames) * h * w, head_dim / 2), for tokens of the given frame indices.
+
+    The head dimension is split in three: a quarter rotates with time, the rest with y and x.
+    Positions are absolute frame numbers, so keys cached in play keep their meaning.
+    """
+    h, w = grid
+    dt = head_dim // 4 // 2 * 2
+    ds = (head_dim - dt) // 2 // 2 * 2
+    device = frames.device
+
+    def angles(pos: torch.Tensor, dim: int) -> torch.Tensor:
+        inv = 1.0 / (10000 ** (torch.arange(0, dim, 2, device=device).float() / dim))
+        return pos.float()[:, None] * inv  # (L, dim / 2)
+
+    tt, yy, xx = torch.meshgrid(frames.to(device), torch.arange(h, device=device), torch.arange(w, device=device),
+                                indexing="ij")
+    a = torch.cat([angles(tt.flatten(), dt), angles(yy.flatten(), ds), angles(xx.flatten(), ds)], dim=-1)
+    return a.cos(), a.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs of features of x (B, heads, L, head_dim) by the angles for its L positions."""
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
+
+
+#################################################################################
+#                                Attention and block                            #
+#################################################################################
+
+
+@dataclass
+class KVCache:
+    """Keys and values of the frames already generated, per block: what play reuses every step."""
+
+    keys: list[torch.Tensor | None] = field(default_factory=list)
+    values: list[torch.Tensor | None] = field(default_factory=list)
+    frames: int = 0  # how many frames the cache holds
+    first_frame: int = 0  # the absolute index of the oldest one
+
+    def trim(self, max_frames: int, tokens_per_frame: int) -> None:
+        """Forget the oldest frames beyond ``max_frames`` (the sliding window)."""
+        extra = self.frames - max_frames
+        if extra > 0:
+            cut = extra * tokens_per_frame
+            self.keys = [k[:, :, cut:] for k in self.keys]
+            self.values = [v[:, :, cut:] for v in self.values]
+            self.frames -= extra
+            self.first_frame += extra
+
+
+class Attention(nn.Module):
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x, cos, sin, mask, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """x (B, L, D); ``past``: cached keys/values (B, heads, L_past, head_dim) to attend to as well.
+
+        Returns the output and this call's own keys and values (for the cache).
+        """
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        keys, values = (torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)) if past is not None else (k, v)
+        out = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
+        return self.proj(out.transpose(1, 2).reshape(b, n, d)), (k, v)
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """x (B, T, N, D) with per-frame shift and scale (B, T, D)."""
+    return x * (1 + scale[:, :, None]) + shift[:, :, None]
+
+
+class DiTBlock(nn.Module):
+    """Attention and MLP, each modulated per frame by adaLN-Zero (starts as the identity)."""
+
+    def __init__(self, width: int, heads: int, mlp_ratio: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.attn = Attention(width, heads)
+        self.norm2 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        hidden = int(width * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
+
+    def forward(self, x, c, cos, sin, mask, past=None):
+        """x (B, T, N, D); c (B, T, D) per-frame conditioning."""
+        b, t, n, d = x.shape
+        shift1, scale1, gate1, shift2, scale2, gate2 = self.adaLN_modulation(c).chunk(6, dim=-1)
+        h, kv = self.attn(modulate(self.norm1(x), shift1, scale1).reshape(b, t * n, d), cos, sin, mask, past)
+        x = x + gate1[:, :, None] * h.view(b, t, n, d)
+        x = x + gate2[:, :, None] * self.mlp(modulate(self.norm2(x), shift2, scale2))
+        return x, kv
+
+
+class FinalLayer(nn.Module):
+    def __init__(self, width: int, out_features: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.linear = nn.Linear(width, out_features)
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        shift, scale = self.adaLN_modulation(c).chunk(2, dim=-1)
+        return self.linear(modulate(self.norm(x), shift, scale))
+
+
+#################################################################################
+#                                   The model                                   #
+#################################################################################
+
+
+class WorldDiT(ModelMixin, ConfigMixin):
+    """Predicts the flow-matching velocity of every frame of a latent clip, given actions and noise levels.
+
+    Args:
+        latent_channels, latent_size: the VAE's latent grid (C, (h, w)) for one frame.
+        patch_size: side of the square patch of latent cells that makes one token.
+        width, depth, heads, mlp_ratio: transformer size.
+        action_dim: width of the action vector (25: wm_video.actions).
+        max_frames: the longest clip (context + new frames) it is trained and played on.
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        latent_channels: int = 16,
+        latent_size: tuple[int, int] = (16, 16),
+        patch_size: int = 2,
+        width: int = 384,
+        depth: int = 8,
+        heads: int = 6,
+        mlp_ratio: float = 4.0,
+        action_dim: int = ACTION_DIM,
+        max_frames: int = 16,
+    ):
+        super().__init__()
+        h, w = latent_size
+        if h % patch_size or w % patch_size:
+            raise ValueError(f"latent_size {tuple(latent_size)} is not divisible by patch_size {patch_size}")
+        if width % heads or (width // heads) % 8:
+            raise ValueError(f"width {width} must split into {heads} heads of a multiple of 8 features")
+        self.grid = (h // patch_size, w // patch_size)
+        self.tokens_per_frame = self.grid[0] * self.grid[1]
+        patch_features = latent_channels * patch_size * patch_size
+
+        self.patch_embed = nn.Linear(patch_features, width)
+        self.noise_embed = NoiseLevelEmbedder(width)
+        self.action_embed = ActionEmbedder(action_dim, width)
+        self.blocks = nn.ModuleList([DiTBlock(width, heads, mlp_ratio) for _ in range(depth)])
+        self.final = FinalLayer(width, patch_features)
+        self.initialize_weights()
+
+    def initialize_weights(self) -> None:
+        def basic(module: nn.Module) -> None:
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+
+        self.apply(basic)
+        nn.init.normal_(self.noise_embed.mlp[0].weight, std=0.02)
+        nn.init.normal_(self.noise_embed.mlp[2].weight, std=0.02)
+        # adaLN-Zero: every block starts as the identity, and the output as zero.
+        for block in self.blocks:
+            nn.init.zeros_(block.adaLN_modulation[-1].weight)
+            nn.init.zeros_(block.adaLN_modulation[-1].bias)
+        nn.init.zeros_(self.final.adaLN_modulation[-1].weight)
+        nn.init.zeros_(self.final.adaLN_modulation[-1].bias)
+        nn.init.zeros_(self.final.linear.weight)
+        nn.init.zeros_(self.final.linear.bias)
+
+    # -- tokens <-> latents ------------------------------------------------------------------
+    def patchify(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C, H, W) -> (B, T, N, C * p * p)."""
+        b, t, c, h, w = x.shape
+        p = self.config.patch_size
+        x = x.reshape(b, t, c, h // p, p, w // p, p).permute(0, 1, 3, 5, 2, 4, 6)
+        return x.reshape(b, t, (h // p) * (w // p), c * p * p)
+
+    def unpatchify(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, N, C * p * p) -> (B, T, C, H, W)."""
+        b, t = x.shape[:2]
+        p, c = self.config.patch_size, self.config.latent_channels
+        gh, gw = self.grid
+        x = x.reshape(b, t, gh, gw, c, p, p).permute(0, 1, 4, 2, 5, 3, 6)
+        return x.reshape(b, t, c, gh * p, gw * p)
+
+    def check_inputs(self, x: torch.Tensor, t: torch.Tensor, actions: torch.Tensor) -> None:
+        c, (h, w) = self.config.latent_channels, self.config.latent_size
+        if x.ndim != 5 or tuple(x.shape[2:]) != (c, h, w):
+            raise ValueError(f"latents must be (B, T, {c}, {h}, {w}), got {tuple(x.shape)}")
+        if tuple(t.shape) != tuple(x.shape[:2]):
+            raise ValueError(f"noise levels must be (B, T) = {tuple(x.shape[:2])}, got {tuple(t.shape)}")
+        if tuple(actions.shape) != (*x.shape[:2], self.config.action_dim):
+            raise ValueError(f"actions must be (B, T, {self.config.action_dim}), got {tuple(actions.shape)}")
+
+    def frame_causal_mask(self, new_frames: int, past_frames: int, device) -> torch.Tensor:
+        """Boolean (L_new, L_past + L_new): a token sees every token of its own and earlier frames."""
+        n = self.tokens_per_frame
+        q = torch.arange(past_frames, past_frames + new_frames, device=device).repeat_interleave(n)
+        k = torch.arange(past_frames + new_frames, device=device).repeat_interleave(n)
+        return k[None, :] <= q[:, None]
+
+    # -- forward -------------------------------------------------------------------------------
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        actions: torch.Tensor,
+        drop_actions: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        write_cache: bool = False,
+    ) -> torch.Tensor:
+        """Velocity for latents x (B, T, C, H, W) at noise levels t (B, T) under actions (B, T, 25).
+
+        ``drop_actions`` (B, T) bool replaces those frames' actions by "unknown" (training dropout,
+        and the unconditional half of guidance). With ``cache``, x holds only new frames that
+        follow the cached ones; ``write_cache`` appends their keys and values.
+        """
+        self.check_inputs(x, t, actions)
+        b, frames = x.shape[:2]
+        past = cache.frames if cache is not None else 0
+        first = (cache.first_frame if cache is not None else 0) + past
+
+        # 1. tokens and per-frame conditioning
+        h = self.patch_embed(self.patchify(x))  # (B, T, N, D)
+        c = self.noise_embed(t) + self.action_embed(actions, drop_actions)  # (B, T, D)
+        cos, sin = rope_angles(torch.arange(first, first + frames), self.grid, self.config.width // self.config.heads)
+        mask = self.frame_causal_mask(frames, past, x.device)
+
+        # 2. blocks
+        for i, block in enumerate(self.blocks):
+            kv_past = (cache.keys[i], cache.values[i]) if cache is not None and past > 0 else None
+            h, (k, v) = block(h, c, cos, sin, mask, kv_past)
+            if write_cache:
+                if len(cache.keys) <= i:
+                    cache.keys.append(None)
+                    cache.values.append(None)
+                cache.keys[i] = k if kv_past is None else torch.cat([kv_past[0], k], 2)
+                cache.values[i] = v if kv_past is None else torch.cat([kv_past[1], v], 2)
+        if write_cache:
+            cache.frames += frames
+
+        # 3. back to latents
+        return self.unpatchify(self.final(h, c))  # (B, T, C, H, W)

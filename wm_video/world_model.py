@@ -1,0 +1,73 @@
+"""A playable world model on disk: the VAE, the DiT and the constants that tie them together.
+
+    MODEL/vae/         FrameVAE (safetensors + config.json)
+    MODEL/dit/         WorldDiT (safetensors + config.json)
+    MODEL/model.json   latent scaling factor, fps, frame size
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from .models.dit import WorldDiT
+from .models.loading import ModelError, load_model
+from .models.vae import FrameVAE
+
+
+@dataclass(frozen=True)
+class WorldModelInfo:
+    scaling_factor: float  # latents * scaling_factor have unit variance; the DiT works in that space
+    fps: float
+    width: int
+    height: int
+
+
+class WorldModel:
+    def __init__(self, vae: FrameVAE, dit: WorldDiT, info: WorldModelInfo):
+        if tuple(vae.latent_shape) != (dit.config.latent_channels, *dit.config.latent_size):
+            raise ModelError(f"the DiT expects latents {dit.config.latent_channels}x{tuple(dit.config.latent_size)}, "
+                             f"the VAE makes {tuple(vae.latent_shape)}")
+        self.vae, self.dit, self.info = vae, dit, info
+
+    @classmethod
+    def load(cls, path: str | Path) -> WorldModel:
+        path = Path(path)
+        if not (path / "model.json").is_file():
+            raise ModelError(f"{path}: not a wm-video model (no model.json)")
+        info = WorldModelInfo(**json.loads((path / "model.json").read_text()))
+        return cls(load_model(FrameVAE, path / "vae"), load_model(WorldDiT, path / "dit"), info)
+
+    def save(self, path: str | Path, dtype: torch.dtype = torch.float32) -> None:
+        """Write the model folder atomically (``dtype=torch.bfloat16`` halves its size for shipping)."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name, module in (("vae", self.vae), ("dit", self.dit)):
+            module.to(dtype).save_pretrained(str(tmp / name), safe_serialization=True)
+            module.float()
+        (tmp / "model.json").write_text(json.dumps(asdict(self.info), indent=2))
+        old = path.with_name(f".{path.name}.old")
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+
+    # -- pixels <-> scaled latents -------------------------------------------------------------
+    @torch.inference_mode()
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 frames (T, H, W, 3) -> scaled latents (T, C, h, w)."""
+        x = frames.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        return self.vae.encode(x).mode() * self.info.scaling_factor
+
+    @torch.inference_mode()
+    def decode(self, latents: torch.Tensor, decoder=None) -> torch.Tensor:
+        """Scaled latents (T, C, h, w) -> uint8 frames (T, H, W, 3); ``decoder`` may be a faster copy."""
+        x = (decoder or self.vae.decode)(latents / self.info.scaling_factor).float().clamp(-1, 1)
+        return ((x + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
