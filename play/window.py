@@ -13,6 +13,7 @@ import numpy as np
 
 from wm_video.errors import UserError
 
+from .background import BackgroundEnv
 from .keymap import HELP_TEXT, InputState, pygame
 
 
@@ -34,11 +35,22 @@ def check_display() -> None:
 
 
 class GameWindow:
-    def __init__(self, env: Env, *, title: str, fps: float = 20.0, scale: int = 4,
-                 on_frame: Callable[[np.ndarray, np.ndarray], None] | None = None):
+    """Shows an env and feeds it the player's input.
+
+    A plain env is stepped in the loop at ``fps``. A ``BackgroundEnv`` (a world model) steps on
+    its own thread: the loop runs at the display rate, hands it the input gathered so far
+    whenever it is free, and shows each frame as soon as it is ready.
+
+    ``on_step(frame, action)`` sees each frame on screen with the action pressed on it.
+    """
+
+    def __init__(self, env: Env | BackgroundEnv, *, title: str, fps: float = 20.0, scale: int = 4,
+                 on_step: Callable[[np.ndarray, np.ndarray], None] | None = None):
         check_display()
         pygame.init()
-        self.env, self.fps, self.scale, self.on_frame = env, fps, scale, on_frame
+        self.env, self.scale, self.on_step = env, scale, on_step
+        self.background = isinstance(env, BackgroundEnv)
+        self.fps = 60.0 if self.background else fps
         self.frame = env.reset()
         h, w = self.frame.shape[:2]
         self.scale = max(scale, -(-512 // max(w, h)))  # at least 512 px on the long side
@@ -52,8 +64,9 @@ class GameWindow:
         self.input = InputState()
         self.paused = self.show_help = False
         self.running = True
-        self.step_ms = 0.0
+        self.step_ms = 0.0  # last step's time (background: keypress-to-frame latency)
         self.frames = 0
+        self.frame_times: list[float] = []
 
     def run(self, max_frames: int | None = None) -> None:
         """Play until the window closes (or ``max_frames`` frames, for tests)."""
@@ -68,6 +81,8 @@ class GameWindow:
             self.close()
 
     def close(self) -> None:
+        if self.background:
+            self.env.wait()
         pygame.quit()
 
     def poll(self) -> None:
@@ -92,18 +107,40 @@ class GameWindow:
                 self.input.handle(event)
 
     def step(self) -> None:
-        action = self.input.action()
+        if self.background:
+            result = self.env.poll()
+            if result is not None:
+                self._show(*result)
+            if self.env.idle:
+                self.env.submit(self._action())
+            return
+        action = self._action()
         start = time.perf_counter()
-        self.frame = self.env.step(action)
-        self.step_ms = (time.perf_counter() - start) * 1000
+        frame = self.env.step(action)
+        self._show(frame, (time.perf_counter() - start) * 1000)
+
+    def _action(self) -> np.ndarray:
+        action = self.input.action()
+        if self.on_step:
+            self.on_step(self.frame, action)
+        return action
+
+    def _show(self, frame: np.ndarray, ms: float) -> None:
+        self.frame, self.step_ms = frame, ms
         self.frames += 1
-        if self.on_frame:
-            self.on_frame(self.frame, action)
+        self.frame_times = (self.frame_times + [time.perf_counter()])[-30:]
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames shown per second over the last 30."""
+        t = self.frame_times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
 
     def draw(self) -> None:
         surface = pygame.surfarray.make_surface(np.ascontiguousarray(self.frame.transpose(1, 0, 2)))
         self.screen.blit(pygame.transform.scale(surface, self.screen.get_size()), (0, 0))
-        status = f"{self.clock.get_fps():4.1f} fps  {self.step_ms:4.1f} ms" + ("  PAUSED" if self.paused else "")
+        what = "latency" if self.background else "step"
+        status = f"{self.frame_rate:4.1f} fps  {what} {self.step_ms:4.0f} ms" + ("  PAUSED" if self.paused else "")
         self._text(status, (6, 6))
         if self.show_help:
             for i, line in enumerate(HELP_TEXT):

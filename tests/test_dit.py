@@ -128,3 +128,17 @@ def test_a_tiny_model_overfits_a_tiny_sequence():
         opt.step()
         first = first or logs["loss"]
     assert first > 1.0 and logs["loss"] < 0.35, (first, logs)
+
+
+def test_cached_and_reference_modes_give_the_same_frames():
+    model = randomized(WorldDiT(**TINY))
+    x, _, a = inputs(b=1, t=3)
+    out = {}
+    for reference in (False, True):
+        r = Rollout(model, RolloutConfig(steps=3, seed=5), reference=reference)
+        r.reset(x[0], a[0])
+        out[reference] = torch.stack([r.step(a[0, i % 3]) for i in range(10)])
+    # Until the window (8 frames: 3 prompt + 5 new) is full, the two are the same computation.
+    torch.testing.assert_close(out[False][:5], out[True][:5], rtol=1e-5, atol=1e-5)
+    # Then cached keys keep what the oldest frames saw of frames since dropped: equal to bf16 precision.
+    torch.testing.assert_close(out[False], out[True], rtol=0, atol=2**-7)

@@ -116,6 +116,31 @@ def cmd_train(args: argparse.Namespace) -> None:
           f"TensorBoard logs in {args.out}")
 
 
+def cmd_play(args: argparse.Namespace) -> None:
+    from play.background import BackgroundEnv
+    from play.model_game import ModelGame, SessionRecorder
+    from play.window import GameWindow, check_display
+    from wm_video.world_model import WorldModel, resolve_model
+
+    check_display()
+    model = resolve_model(args.model)
+    world = WorldModel.load(model)
+    recorder = SessionRecorder(args.record, world.info.fps) if args.record else None
+    env = BackgroundEnv(ModelGame(world, seed=args.seed, steps=args.steps))
+    GameWindow(env, title=f"wm-video: imagined by {model}", on_step=recorder).run()
+    if recorder and (saved := recorder.save()):
+        print(f"{saved}: session.mp4 + session.jsonl (wm-video import-video can read them)")
+
+
+def cmd_render(args: argparse.Namespace) -> None:
+    from play.render import render
+    from wm_video.world_model import resolve_model
+
+    n = render(resolve_model(args.model), args.out, prompt=args.prompt, actions=args.actions, frames=args.frames,
+               compare=args.compare, upscale=args.upscale, seed=args.seed, steps=args.steps)
+    print(f"{args.out}: {n} frames")
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +219,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--compile", action="store_true", help="torch.compile the model (pays off on long runs)")
     p.add_argument("--init", help="start from these DiT weights (e.g. MODEL/dit) instead of scratch")
+
+    p = command("play", cmd_play, "play a world model in a window: your keys, its imagined frames")
+    p.add_argument("--model", help="model folder (default: the shipped model)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the real game that prompts it; R takes the next")
+    p.add_argument("--steps", type=int, default=4, help="denoising steps per frame")
+    p.add_argument("--record", help="save the session to this folder as mp4 + actions jsonl")
+
+    p = command("render", cmd_render, "write a rollout to a video (mp4 or gif), optionally beside the real game")
+    p.add_argument("--model", help="model folder (default: the shipped model)")
+    p.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
+    p.add_argument("--actions", help="JSON lines of actions, one object per frame (import-video's format)")
+    p.add_argument("--policy", choices=["explore"], default="explore",
+                   help="without --actions: the scripted explorer plays the real game (default)")
+    p.add_argument("--frames", type=int, default=200, help="frames to imagine after the prompt")
+    p.add_argument("--prompt", default="game:0", help="game:SEED, dataset:DIR:EPISODE or VIDEO.mp4")
+    p.add_argument("--compare", action="store_true", help="put the real game beside, under the same actions")
+    p.add_argument("--upscale", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--steps", type=int, default=4, help="denoising steps per frame")
     return parser
 
 

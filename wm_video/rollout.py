@@ -1,10 +1,16 @@
-"""The autoregressive rollout engine: prompt latents and a stream of actions in, one latent frame out per step.
+"""The autoregressive rollout engine: prompt frames and a stream of actions in, one frame out per step.
 
 Per new frame: start from noise, take ``steps`` Euler steps in which only the new frame's
 tokens are computed (the past frames' keys and values come from the KV cache), then run the
 finished frame once more, at the small context noise level, to write its keys and values to
 the cache. The cache keeps the last ``window - 1`` frames, so memory stays bounded however
 long the session.
+
+``reference=True`` instead recomputes the whole window at every denoising step, as the Oasis
+sample loop does: slower by about the window length, and kept only to check the cache and to
+measure the speed-up. Both modes see the same inputs and give the same frames until the window
+is full; after that a cached frame keeps keys computed while it could still see frames that
+have since left the window, so the two differ by about bf16 precision.
 
 Action convention: ``step(action)`` takes the action pressed while the latest frame is on
 screen and returns the frame that follows it; inside the model each frame is conditioned on
@@ -13,13 +19,17 @@ the action that produced it.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .actions import ACTION_DIM
 from .diffusion import add_noise, euler_step, sampling_levels
+from .inference import fast_inference
 from .models.dit import KVCache, WorldDiT
+from .world_model import WorldModel
 
 
 @dataclass
@@ -32,19 +42,20 @@ class RolloutConfig:
 
 
 class Rollout:
-    def __init__(self, model: WorldDiT, config: RolloutConfig | None = None):
-        self.model = model
+    """Latent-level engine: ``reset(latents, actions)``, then ``step(action) -> latent``."""
+
+    def __init__(self, model: WorldDiT, config: RolloutConfig | None = None, reference: bool = False):
+        self.model, self.reference = model, reference
         self.config = config or RolloutConfig()
         self.window = self.config.window or model.config.max_frames
         if not 2 <= self.window <= model.config.max_frames:
             raise ValueError(f"window must be 2..{model.config.max_frames} (the model's max_frames), got {self.window}")
-        self.levels = sampling_levels(self.config.steps, self.config.shift)
-        self.cache = KVCache()
+        self.levels = sampling_levels(self.config.steps, self.config.shift).tolist()
+        self.dtype = next(model.parameters()).dtype
         self.generator = torch.Generator().manual_seed(self.config.seed)
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return next(self.model.parameters()).dtype
+        self.cache = KVCache()
+        self.context: torch.Tensor | None = None  # reference mode: noised context latents (1, T, C, h, w)
+        self.context_actions: torch.Tensor | None = None
 
     @torch.inference_mode()
     def reset(self, latents: torch.Tensor, actions: torch.Tensor) -> None:
@@ -55,28 +66,76 @@ class Rollout:
         producing = torch.cat([torch.zeros(1, ACTION_DIM), actions[:-1].float()])  # frame i came from action i-1
         keep = self.window - 1
         self.generator.manual_seed(self.config.seed)
-        self.cache = KVCache()
-        self._write(latents[-keep:][None], producing[-keep:][None])
+        self.cache, self.context, self.context_actions = KVCache(), None, None
+        self._remember(latents[-keep:][None], producing[-keep:][None])
 
     @torch.inference_mode()
     def step(self, action: torch.Tensor) -> torch.Tensor:
-        """Generate the frame that follows the current one under ``action`` (25,); returns (C, h, w)."""
-        if self.cache.frames == 0:
+        """Generate the frame that follows the current one under ``action`` (25,); returns (C, h, w) float32."""
+        if self.cache.frames == 0 and self.context is None:
             raise RuntimeError("call reset() with prompt latents first")
         c, (h, w) = self.model.config.latent_channels, self.model.config.latent_size
-        a = action.reshape(1, 1, ACTION_DIM).to(self.dtype)
+        a = torch.as_tensor(action).reshape(1, 1, ACTION_DIM).to(self.dtype)
         x = torch.randn(1, 1, c, h, w, generator=self.generator).to(self.dtype)
         for t, t_next in zip(self.levels[:-1], self.levels[1:], strict=True):
-            level = torch.full((1, 1), float(t), dtype=self.dtype)
-            v = self.model(x, level, a, cache=self.cache)
-            x = euler_step(x, v, level, torch.full((1, 1), float(t_next), dtype=self.dtype))
-        self._write(x, a)
+            v = self._velocity(x, t, a)
+            x = euler_step(x, v, self._level(t), self._level(t_next))
+        self._remember(x, a)
         return x[0, 0].float()
 
-    def _write(self, latents: torch.Tensor, actions: torch.Tensor) -> None:
-        """Add finished frames (1, T, C, h, w) to the cache at the context noise level."""
-        level = torch.full(latents.shape[:2], self.config.context_noise, dtype=self.dtype)
+    def _level(self, t: float, frames: int = 1) -> torch.Tensor:
+        return torch.full((1, frames), t, dtype=self.dtype)
+
+    def _velocity(self, x: torch.Tensor, t: float, a: torch.Tensor) -> torch.Tensor:
+        if not self.reference:
+            return self.model(x, self._level(t), a, cache=self.cache)
+        n = self.context.shape[1]
+        levels = torch.cat([self._level(self.config.context_noise, n), self._level(t)], 1)
+        full = self.model(torch.cat([self.context, x], 1), levels, torch.cat([self.context_actions, a], 1))
+        return full[:, -1:]
+
+    def _remember(self, latents: torch.Tensor, actions: torch.Tensor) -> None:
+        """Add finished frames (1, T, C, h, w) to the context, noised to the context level."""
+        level = self._level(self.config.context_noise, latents.shape[1])
         noise = torch.randn(latents.shape, generator=self.generator).to(self.dtype)
         noisy = add_noise(latents.to(self.dtype), noise, level)
-        self.model(noisy, level, actions.to(self.dtype), cache=self.cache, write_cache=True)
+        actions = actions.to(self.dtype)
+        if self.reference:
+            keep = self.window - 1
+            self.context = noisy if self.context is None else torch.cat([self.context, noisy], 1)[:, -keep:]
+            self.context_actions = (actions if self.context_actions is None
+                                    else torch.cat([self.context_actions, actions], 1)[:, -keep:])
+            return
+        self.model(noisy, level, actions, cache=self.cache, write_cache=True)
         self.cache.trim(self.window - 1, self.model.tokens_per_frame)
+
+
+class WorldSession:
+    """Pixel-level engine for play, render and eval: ``reset(frames, actions)``, ``step(action) -> frame``.
+
+    With ``fast=True`` (the default) the DiT runs in bf16 and the VAE decoder in bf16 with
+    channels_last, the measured fastest path on CPUs; frames are uint8 (H, W, 3) numpy arrays.
+    """
+
+    def __init__(self, world: WorldModel, config: RolloutConfig | None = None, fast: bool = True,
+                 reference: bool = False):
+        self.world = world
+        dit = copy.deepcopy(world.dit).to(torch.bfloat16) if fast else world.dit
+        self.decoder = fast_inference(world.vae.decoder) if fast else None
+        self.rollout = Rollout(dit, config, reference=reference)
+
+    @property
+    def config(self) -> RolloutConfig:
+        return self.rollout.config
+
+    def reset(self, frames: np.ndarray, actions: np.ndarray) -> None:
+        """Prompt frames (T, H, W, 3) uint8 and the actions pressed on them (T, 25)."""
+        h, w = self.world.vae.config.image_size
+        if frames.ndim != 4 or tuple(frames.shape[1:]) != (h, w, 3):
+            raise ValueError(f"prompt frames must be (T, {h}, {w}, 3) uint8 for this model, got {frames.shape}")
+        latents = self.world.encode(torch.from_numpy(np.ascontiguousarray(frames)))
+        self.rollout.reset(latents, torch.from_numpy(np.asarray(actions, dtype=np.float32)))
+
+    def step(self, action: np.ndarray) -> np.ndarray:
+        latent = self.rollout.step(torch.from_numpy(np.asarray(action, dtype=np.float32)))
+        return self.world.decode(latent[None], decoder=self.decoder)[0].numpy()

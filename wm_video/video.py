@@ -57,14 +57,14 @@ def video_fps(path: str | Path) -> float:
 
 
 def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float = 20.0) -> int:
-    """Write RGB uint8 frames to ``path`` (.mp4); return the number of frames written."""
+    """Write RGB uint8 frames to ``path`` (.mp4, or .gif); return the number of frames written."""
     path = Path(path)
-    if path.suffix.lower() != ".mp4":
-        raise VideoError(f"{path}: only .mp4 is supported")
+    if path.suffix.lower() not in (".mp4", ".gif"):
+        raise VideoError(f"{path}: videos are written as .mp4 or .gif")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
-        n = _write_h264(tmp, frames, fps)
+        n = _write_gif(tmp, frames, fps) if path.suffix.lower() == ".gif" else _write_h264(tmp, frames, fps)
     except _NoH264:
         n = _write_mp4v(tmp, frames, fps)
     except BaseException:
@@ -125,6 +125,16 @@ def _write_mp4v(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
         raise VideoError(f"{path}: no frames to write")
     writer.release()
     return n
+
+
+def _write_gif(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
+    from PIL import Image
+
+    images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
+    if not images:
+        raise VideoError(f"{path}: no frames to write")
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    return len(images)
 
 
 def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

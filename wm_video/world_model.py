@@ -19,6 +19,17 @@ from .models.dit import WorldDiT
 from .models.loading import ModelError, load_model
 from .models.vae import FrameVAE
 
+DEFAULT_MODEL = Path(__file__).resolve().parent / "pretrained" / "default"
+
+
+def resolve_model(path: str | Path | None) -> Path:
+    """``--model`` or, when not given, the model shipped in the repository."""
+    if path is not None:
+        return Path(path)
+    if not (DEFAULT_MODEL / "model.json").is_file():
+        raise ModelError(f"no shipped model at {DEFAULT_MODEL}; pass --model RUN/model (from `wm-video train`)")
+    return DEFAULT_MODEL
+
 
 @dataclass(frozen=True)
 class WorldModelInfo:

@@ -1,0 +1,58 @@
+"""The world model as a game: an env for the window, prompted from the real game, and a session recorder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from wm_video.actions import action_to_dict
+from wm_video.rollout import RolloutConfig, WorldSession
+from wm_video.video import write_video
+from wm_video.world_model import WorldModel
+
+from .prompts import make_prompt
+
+PROMPT_FRAMES = 8
+
+
+class ModelGame:
+    """``reset()`` starts a fresh imagined world from the real game at the next seed; ``step`` imagines."""
+
+    def __init__(self, world: WorldModel, seed: int = 0, steps: int = 4):
+        self.world, self.seed = world, seed
+        self.session = WorldSession(world, RolloutConfig(steps=steps, seed=seed))
+
+    def reset(self) -> np.ndarray:
+        prompt = make_prompt(f"game:{self.seed}", self.world, min(PROMPT_FRAMES, self.session.rollout.window - 1))
+        self.session.reset(prompt.frames, prompt.actions)
+        self.seed += 1
+        return prompt.frames[-1]
+
+    def step(self, action: np.ndarray) -> np.ndarray:
+        return self.session.step(action)
+
+
+class SessionRecorder:
+    """Collects what was on screen and the action pressed on it; saves mp4 + JSON lines for import-video."""
+
+    def __init__(self, folder: str | Path, fps: float):
+        self.folder, self.fps = Path(folder), fps
+        self.frames: list[np.ndarray] = []
+        self.actions: list[np.ndarray] = []
+
+    def __call__(self, frame: np.ndarray, action: np.ndarray) -> None:
+        self.frames.append(frame.copy())
+        self.actions.append(action.copy())
+
+    def save(self) -> Path | None:
+        if not self.frames:
+            return None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_video(self.folder / "session.mp4", self.frames, fps=self.fps)
+        tmp = self.folder / ".session.jsonl.partial"
+        tmp.write_text("".join(json.dumps(action_to_dict(a)) + "\n" for a in self.actions))
+        os.replace(tmp, self.folder / "session.jsonl")
+        return self.folder
