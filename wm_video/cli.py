@@ -141,6 +141,20 @@ def cmd_render(args: argparse.Namespace) -> None:
     print(f"{args.out}: {n} frames")
 
 
+def cmd_eval(args: argparse.Namespace) -> None:
+    from train.eval_world import EvalConfig, evaluate, format_metrics
+    from wm_video.world_model import resolve_model
+
+    cfg = EvalConfig(steps=args.steps)
+    if args.seeds:
+        cfg.seeds = args.seeds
+    if args.quick:
+        cfg.horizon, cfg.teacher_forced, cfg.stability_frames, cfg.idm_frames = 16, 4, 200, 200
+    metrics = evaluate(resolve_model(args.model), args.out, cfg)
+    print(format_metrics(metrics))
+    print(f"report: {args.out}/metrics.json, {args.out}/plots.png, {args.out}/real_vs_imagined.mp4")
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--upscale", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
     p.add_argument("--steps", type=int, default=4, help="denoising steps per frame")
+
+    p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds")
+    p.add_argument("--model", help="model folder (default: the shipped model)")
+    p.add_argument("--out", required=True, help="report folder: metrics.json, plots.png, real_vs_imagined.mp4")
+    p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9004, never trained on)")
+    p.add_argument("--steps", type=int, default=4, help="denoising steps per frame")
+    p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
     return parser
 
 

@@ -200,7 +200,7 @@ class WorldDiT(ModelMixin, ConfigMixin):
         latent_size: tuple[int, int] = (16, 16),
         patch_size: int = 2,
         width: int = 384,
-        depth: int = 8,
+        depth: int = 6,
         heads: int = 6,
         mlp_ratio: float = 4.0,
         action_dim: int = ACTION_DIM,

@@ -1,0 +1,109 @@
+"""End-to-end play speed on this CPU: frames/s and latency of the rollout engine (all denoising steps + VAE decode).
+
+    python benchmarks/bench_rollout.py [--model DIR] [--frames 60] [--steps 4]
+
+Targets (rollout issue): >= 20 frames/s (aim 30) at 128x128 with the default model, 90th-percentile
+keypress-to-frame latency <= 60 ms. Also printed, from the same run: the speed-up over the reference
+mode (the whole window recomputed at every step, as Oasis samples) and the share of a bf16 matmul's
+GFLOP/s that the engine's DiT passes achieve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import matmul_gflops  # noqa: E402
+
+from data_tools.game import Game  # noqa: E402
+from data_tools.scripted_player import ScriptedPlayer  # noqa: E402
+from wm_video.models.dit import WorldDiT  # noqa: E402
+from wm_video.models.vae import FrameVAE  # noqa: E402
+from wm_video.rollout import RolloutConfig, WorldSession  # noqa: E402
+from wm_video.world_model import WorldModel, WorldModelInfo, resolve_model  # noqa: E402
+
+
+def default_architecture() -> WorldModel:
+    """The shipped model's architecture with untrained weights: same speed, no checkpoint needed."""
+    from train.configs import DIT_PRESETS
+
+    vae = FrameVAE(latent_channels=16).eval()
+    dit = WorldDiT(latent_channels=16, latent_size=(16, 16), **DIT_PRESETS["default"]).eval()
+    return WorldModel(vae, dit, WorldModelInfo(scaling_factor=1.0, fps=20, width=128, height=128))
+
+
+def run(session: WorldSession, prompt: np.ndarray, actions: list[np.ndarray]) -> list[float]:
+    session.reset(prompt, np.zeros((len(prompt), 25), np.float32))
+    times = []
+    for a in actions:
+        start = time.perf_counter()
+        session.step(a)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model folder (default: the shipped one, else the untrained default)")
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=4)
+    args = parser.parse_args()
+    try:
+        world = WorldModel.load(resolve_model(args.model))
+    except Exception:
+        world = default_architecture()
+    window = world.dit.config.max_frames
+    game, player = Game(0), ScriptedPlayer(0)
+    prompt = np.stack([game.reset()] + [game.step(player.act(game)) for _ in range(window - 2)])
+    actions = [player.act(game) for _ in range(args.frames)]
+    config = RolloutConfig(steps=args.steps)
+
+    cached = WorldSession(world, config)
+    run(cached, prompt, actions[:5])  # warm-up
+    times = run(cached, prompt, actions)
+    # Steady state: the window is full after window - 1 frames.
+    steady = times[window:] or times
+    fps = 1 / statistics.median(steady)
+    p90 = float(np.percentile(steady, 90)) * 1000
+
+    reference = WorldSession(world, config, reference=True)
+    ref_times = run(reference, prompt, actions[:window + 8])[window:]
+    speedup = statistics.median(ref_times) / statistics.median(steady)
+
+    # FLOPs of the DiT passes of one steady-state frame (steps + the cache write), and the decode's share of time.
+    with FlopCounterMode(display=False) as counter:
+        cached.step(actions[0])
+    flops = counter.get_total_flops()
+    z = torch.randn(1, *world.vae.latent_shape)
+    decode_ms = statistics.median([_time(lambda: cached.decoder(z)) for _ in range(20)]) * 1000
+    ceiling = matmul_gflops()
+    frame_s = statistics.median(steady)
+    achieved = flops / frame_s / 1e9
+
+    params = sum(p.numel() for p in world.dit.parameters()) / 1e6
+    print(f"\nrollout at {world.info.width}x{world.info.height}: DiT {params:.1f}M params, {args.steps} steps/frame, "
+          f"window {window}, {torch.get_num_threads()} threads")
+    print(f"{'frames/s (median, window full)':<40}{fps:>8.1f}   target >= 20, aim 30")
+    print(f"{'p90 keypress-to-frame latency (ms)':<40}{p90:>8.1f}   target <= 60")
+    print(f"{'VAE decode (ms/frame)':<40}{decode_ms:>8.1f}")
+    print(f"{'speed-up over reference mode':<40}{speedup:>8.1f}x")
+    print(f"{'GFLOP per frame / achieved GFLOP/s':<40}{flops / 1e9:>8.2f} / {achieved:.0f}")
+    print(f"{'share of bf16 matmul ceiling':<40}{achieved / ceiling:>8.0%}   (ceiling {ceiling:.0f} GFLOP/s)")
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main()

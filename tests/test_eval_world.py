@@ -1,0 +1,27 @@
+import json
+
+import numpy as np
+
+from train.eval_world import EvalConfig, evaluate, format_metrics, idm_labels
+from wm_video.actions import action_from_dict
+
+
+def test_idm_labels_split_yaw_and_forward():
+    a = np.stack([action_from_dict({"camera.yaw": -5}), action_from_dict({"forward": 1}),
+                  action_from_dict({"camera.yaw": 4, "forward": 1})])
+    assert idm_labels(a).tolist() == [[0, 0], [1, 1], [2, 1]]
+
+
+def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
+    cfg = EvalConfig(seeds=[5, 6], prompt=4, horizon=16, teacher_forced=2, stability_frames=120,
+                     idm_seeds=[7], idm_frames=60, idm_steps=20, steps=1)
+    m = evaluate(tiny_world, tmp_path / "report", cfg)
+    assert len(m["autoregressive"]["psnr_by_horizon"]) == 16
+    assert set(m["controllability"]) == {"delta_psnr@4", "delta_psnr@16"}
+    assert 0 <= m["action_following"]["idm_accuracy_real"] <= 1
+    assert m["stability"]["frames"] == 120 and len(m["stability"]["in_range_share_by_100_frames"]) == 2
+    assert m["speed"]["fps"] > 0 and np.isfinite(m["revisiting"]["psnr_after_360"])
+    for name in ("metrics.json", "plots.png", "real_vs_imagined.mp4"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
+    assert json.loads((tmp_path / "report" / "metrics.json").read_text())["vae"]["psnr"] == m["vae"]["psnr"]
+    assert "teacher-forced" in format_metrics(m)

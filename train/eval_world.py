@@ -1,0 +1,287 @@
+"""``wm-video eval``: how good a world model is, measured against the real game on held-out seeds.
+
+Every figure compares imagined frames with what the built-in game shows from the same state
+under the same actions (the scripted explorer's), on seeds never used in training:
+
+* VAE reconstruction PSNR / SSIM;
+* teacher-forced next frame: context from the real game, one frame imagined;
+* autoregressive PSNR / SSIM at horizons 1..H (only the prompt is real), plotted;
+* controllability: autoregressive PSNR with the true actions minus with the same actions
+  shuffled in time, at horizons 4 and 16 (Genie's delta-PSNR);
+* action following: an inverse dynamics model (IDM) trained here on real frame pairs predicts
+  the yaw direction and whether the player moved; its accuracy on imagined pairs over real ones;
+* stability: a long rollout's frame statistics (mean colour, contrast) against the real
+  frames' range, per 100-frame window;
+* revisiting: after turning 360 degrees in place, PSNR of the frame against the one before;
+* speed: frames/s and 90th-percentile latency of the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from data_tools.dataset import atomic_write
+from data_tools.game import Game, GameConfig
+from data_tools.scripted_player import ScriptedPlayer
+from wm_video.actions import ACTION_INDEX, action_from_dict
+from wm_video.metrics import psnr, ssim
+from wm_video.rollout import RolloutConfig, WorldSession
+from wm_video.video import write_video
+from wm_video.world_model import WorldModel
+
+
+@dataclass
+class EvalConfig:
+    seeds: list[int] = field(default_factory=lambda: [9001, 9002, 9003, 9004])  # never used in training
+    prompt: int = 8  # real frames before imagining
+    horizon: int = 64  # autoregressive frames per episode
+    teacher_forced: int = 16  # teacher-forced predictions per episode
+    stability_frames: int = 2000
+    idm_seeds: list[int] = field(default_factory=lambda: [9101, 9102, 9103, 9104, 9105, 9106])
+    idm_frames: int = 400  # real frames per IDM training seed
+    idm_steps: int = 600
+    steps: int = 4
+
+
+@dataclass
+class Episode:
+    frames: np.ndarray  # (T, H, W, 3): prompt then horizon frames
+    actions: np.ndarray  # (T, 25): pressed on each frame
+
+
+def real_episode(seed: int, frames: int, size: tuple[int, int]) -> Episode:
+    """The scripted explorer in the real game: frames and the action pressed on each."""
+    game, player = Game(seed, replace(GameConfig(), width=size[0], height=size[1])), ScriptedPlayer(seed)
+    out, actions = [game.reset()], []
+    while len(out) < frames:
+        actions.append(player.act(game))
+        out.append(game.step(actions[-1]))
+    actions.append(player.act(game))
+    return Episode(np.stack(out), np.stack(actions))
+
+
+def to_unit(frames: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
+
+
+def quality(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = to_unit(a), to_unit(b)
+    return psnr(x, y).numpy(), ssim(x, y).numpy()
+
+
+def imagine(session: WorldSession, episode: Episode, prompt: int, actions: np.ndarray | None = None) -> np.ndarray:
+    """Prompt with the first ``prompt`` real frames, then imagine the rest under ``actions`` (default: the real)."""
+    actions = episode.actions if actions is None else actions
+    session.reset(episode.frames[:prompt], episode.actions[:prompt])
+    return np.stack([session.step(actions[t]) for t in range(prompt - 1, len(episode.frames) - 1)])
+
+
+# -- inverse dynamics ---------------------------------------------------------------------------
+
+YAW, FORWARD = ACTION_INDEX["camera.yaw"], ACTION_INDEX["forward"]
+
+
+def idm_labels(actions: np.ndarray) -> np.ndarray:
+    """Per transition: yaw class (0 left, 1 still, 2 right; 1.5 degree dead zone) and forward (0/1)."""
+    yaw = np.where(actions[:, YAW] < -1.5, 0, np.where(actions[:, YAW] > 1.5, 2, 1))
+    return np.stack([yaw, (actions[:, FORWARD] > 0.5).astype(int)], axis=1)
+
+
+class InverseDynamics(nn.Module):
+    """Two frames (stacked as 6 channels) -> yaw class logits (3) and forward logits (2)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(6, 32, 4, 2, 1), nn.SiLU(), nn.Conv2d(32, 64, 4, 2, 1), nn.SiLU(),
+            nn.Conv2d(64, 64, 4, 2, 1), nn.SiLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(1024, 5))
+
+    def forward(self, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([before, after - before], 1))
+
+
+def train_idm(episodes: list[Episode], steps: int = 600, seed: int = 0) -> InverseDynamics:
+    torch.manual_seed(seed)
+    before = torch.cat([to_unit(e.frames[:-1]) for e in episodes])
+    after = torch.cat([to_unit(e.frames[1:]) for e in episodes])
+    labels = torch.from_numpy(np.concatenate([idm_labels(e.actions[:-1]) for e in episodes]))
+    model = InverseDynamics()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    g = torch.Generator().manual_seed(seed)
+    for _ in tqdm(range(steps), desc="inverse dynamics", unit="step", leave=False):
+        i = torch.randint(0, len(labels), (64,), generator=g)
+        logits = model(before[i], after[i])
+        loss = F.cross_entropy(logits[:, :3], labels[i, 0]) + F.cross_entropy(logits[:, 3:], labels[i, 1])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def idm_accuracy(model: InverseDynamics, frames: np.ndarray, actions: np.ndarray) -> float:
+    """Mean accuracy of both heads over the transitions frames[t] -> frames[t + 1] under actions[t]."""
+    logits = model(to_unit(frames[:-1]), to_unit(frames[1:]))
+    labels = torch.from_numpy(idm_labels(actions[:len(frames) - 1]))
+    return float(((logits[:, :3].argmax(1) == labels[:, 0]).float().mean()
+                  + (logits[:, 3:].argmax(1) == labels[:, 1]).float().mean()) / 2)
+
+
+# -- the suite ------------------------------------------------------------------------------------
+
+def frame_statistics(frames: np.ndarray) -> np.ndarray:
+    """Per frame: mean of each colour channel and the overall contrast (std), in 0..255."""
+    f = frames.reshape(len(frames), -1, 3).astype(np.float32)
+    return np.concatenate([f.mean(1), f.std((1, 2))[:, None]], axis=1)
+
+
+def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
+    world = WorldModel.load(model)
+    size = (world.info.width, world.info.height)
+    session = WorldSession(world, RolloutConfig(steps=cfg.steps))
+    prompt = min(cfg.prompt, session.rollout.window - 1)
+    episodes = [real_episode(s, prompt + cfg.horizon, size) for s in tqdm(cfg.seeds, desc="real episodes")]
+    metrics: dict = {"model": str(model), "config": asdict(cfg)}
+
+    # 1. the VAE
+    real = np.concatenate([e.frames for e in episodes])
+    recon = world.decode(world.encode(torch.from_numpy(real)), decoder=session.decoder).numpy()
+    p, s = quality(recon, real)
+    metrics["vae"] = {"psnr": float(p.mean()), "ssim": float(s.mean())}
+
+    # 2. teacher-forced next frame
+    tf_p, tf_s = [], []
+    for e in tqdm(episodes, desc="teacher-forced"):
+        for t in np.linspace(prompt, len(e.frames) - 2, cfg.teacher_forced).astype(int):
+            session.reset(e.frames[:t + 1], e.actions[:t + 1])
+            p, s = quality(session.step(e.actions[t])[None], e.frames[t + 1:t + 2])
+            tf_p.append(p[0])
+            tf_s.append(s[0])
+    metrics["teacher_forced"] = {"psnr": float(np.mean(tf_p)), "ssim": float(np.mean(tf_s))}
+
+    # 3. autoregressive, and 4. the same with the actions shuffled in time
+    rng = np.random.default_rng(0)
+    curves_p, curves_s, shuffled_p, fakes = [], [], [], []
+    for e in tqdm(episodes, desc="autoregressive"):
+        fakes.append(imagine(session, e, prompt))
+        p, s = quality(fakes[-1], e.frames[prompt:])
+        curves_p.append(p)
+        curves_s.append(s)
+        shuffled = e.actions.copy()
+        shuffled[prompt - 1:-1] = shuffled[prompt - 1:-1][rng.permutation(cfg.horizon)]
+        shuffled_p.append(quality(imagine(session, e, prompt, shuffled), e.frames[prompt:])[0])
+    curve_p, curve_s, curve_shuffled = (np.mean(c, axis=0) for c in (curves_p, curves_s, shuffled_p))
+    metrics["autoregressive"] = {"psnr_by_horizon": curve_p.round(3).tolist(),
+                                 "ssim_by_horizon": curve_s.round(4).tolist(),
+                                 **{f"psnr@{h}": float(curve_p[h - 1]) for h in (1, 4, 16, 64) if h <= cfg.horizon}}
+    metrics["controllability"] = {f"delta_psnr@{h}": float(curve_p[h - 1] - curve_shuffled[h - 1])
+                                  for h in (4, 16) if h <= cfg.horizon}
+
+    # 5. action following, judged by an inverse dynamics model trained on real pairs
+    idm = train_idm([real_episode(s, cfg.idm_frames, size) for s in tqdm(cfg.idm_seeds, desc="IDM data")],
+                    steps=cfg.idm_steps)
+    real_acc = float(np.mean([idm_accuracy(idm, e.frames[prompt - 1:], e.actions[prompt - 1:]) for e in episodes]))
+    fake_acc = float(np.mean([
+        idm_accuracy(idm, np.concatenate([e.frames[prompt - 1:prompt], f]), e.actions[prompt - 1:])
+        for e, f in zip(episodes, fakes, strict=True)]))
+    metrics["action_following"] = {"idm_accuracy_real": real_acc, "idm_accuracy_imagined": fake_acc,
+                                   "ratio": fake_acc / max(real_acc, 1e-9)}
+
+    # 6. stability over a long rollout
+    long_real = real_episode(cfg.seeds[0], prompt + cfg.stability_frames, size)
+    long_fake = imagine(session, long_real, prompt)
+    reference = frame_statistics(np.concatenate([long_real.frames, real]))
+    low, high = np.percentile(reference, 1, axis=0), np.percentile(reference, 99, axis=0)
+    stats = frame_statistics(long_fake)
+    inside = ((stats >= low) & (stats <= high)).all(axis=1)
+    windows = [float(inside[i:i + 100].mean()) for i in range(0, len(inside), 100)]
+    metrics["stability"] = {"frames": len(long_fake), "in_range_share_by_100_frames": windows,
+                            "last_window_in_range": windows[-1], "statistic": "mean RGB and contrast inside "
+                            "the 1st-99th percentile of real frames"}
+
+    # 7. revisiting: turn 360 degrees in place
+    turn = action_from_dict({"camera.yaw": 10.0})
+    revisit = []
+    for e in episodes:
+        session.reset(e.frames[:prompt], e.actions[:prompt])
+        turned = [session.step(turn) for _ in range(36)]
+        revisit.append(quality(turned[-1][None], e.frames[prompt - 1:prompt])[0][0])
+    metrics["revisiting"] = {"psnr_after_360": float(np.mean(revisit))}
+
+    # 8. speed
+    session.reset(episodes[0].frames[:prompt], episodes[0].actions[:prompt])
+    times = []
+    for a in episodes[0].actions[:40]:
+        start = time.perf_counter()
+        session.step(a)
+        times.append(time.perf_counter() - start)
+    steady = times[session.rollout.window:] or times
+    metrics["speed"] = {"fps": 1 / statistics.median(steady), "latency_p90_ms": float(np.percentile(steady, 90)) * 1000,
+                        "threads": torch.get_num_threads()}
+
+    _write_report(Path(out), metrics, curve_p, curve_shuffled, stats, low, high,
+                  episodes[0], fakes[0], prompt, world.info.fps)
+    return metrics
+
+
+def _write_report(out: Path, metrics: dict, curve, curve_shuffled, stats, low, high, episode, imagined, prompt,
+                  fps) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    h = np.arange(1, len(curve) + 1)
+    ax[0].plot(h, curve, label="true actions")
+    ax[0].plot(h, curve_shuffled, label="shuffled actions", linestyle="--")
+    ax[0].set(xlabel="frames after the prompt", ylabel="PSNR (dB)", title="autoregressive PSNR vs the real game")
+    ax[0].legend()
+    names = ["mean R", "mean G", "mean B", "contrast"]
+    for k in range(stats.shape[1]):
+        ax[1].plot(stats[:, k], label=names[k], linewidth=0.8)
+        ax[1].axhspan(low[k], high[k], alpha=0.08, color=f"C{k}")
+    ax[1].set(xlabel="frame", ylabel="0..255", title="long rollout frame statistics (bands: real range)")
+    ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    tmp = out / ".plots.partial.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(out / "plots.png")
+    real = episode.frames[prompt:]
+    divider = np.full((real.shape[1], 2, 3), 255, np.uint8)
+    video = [np.concatenate([r, divider, f], axis=1) for r, f in zip(real, imagined, strict=True)]
+    write_video(out / "real_vs_imagined.mp4", [np.repeat(np.repeat(v, 2, 0), 2, 1) for v in video], fps=fps)
+    atomic_write(out / "metrics.json", json.dumps(metrics, indent=2))
+
+
+def format_metrics(m: dict) -> str:
+    ar = m["autoregressive"]
+    lines = [
+        f"model {m['model']}",
+        f"  VAE reconstruction        PSNR {m['vae']['psnr']:.2f} dB  SSIM {m['vae']['ssim']:.3f}",
+        f"  teacher-forced next frame PSNR {m['teacher_forced']['psnr']:.2f} dB  "
+        f"SSIM {m['teacher_forced']['ssim']:.3f}",
+        "  autoregressive PSNR       " + "  ".join(f"{k.split('@')[1]}: {v:.2f}" for k, v in ar.items() if "@" in k),
+        "  controllability           " + "  ".join(f"dPSNR@{k.split('@')[1]}: {v:+.2f} dB"
+                                                     for k, v in m["controllability"].items()),
+        f"  action following (IDM)    {m['action_following']['idm_accuracy_imagined']:.2f} imagined vs "
+        f"{m['action_following']['idm_accuracy_real']:.2f} real ({m['action_following']['ratio']:.0%})",
+        f"  stability                 {m['stability']['last_window_in_range']:.0%} of the last 100 of "
+        f"{m['stability']['frames']} frames in the real range",
+        f"  revisiting                PSNR {m['revisiting']['psnr_after_360']:.2f} dB after a 360-degree turn",
+        f"  speed                     {m['speed']['fps']:.1f} frames/s, "
+        f"p90 latency {m['speed']['latency_p90_ms']:.0f} ms",
+    ]
+    return "\n".join(lines)
