@@ -27,6 +27,16 @@ class StepCounter:
         self.step = int(state["step"])
 
 
+def restore(accelerator: Accelerator, latest: Path | None, *objects) -> StepCounter:
+    """Register the step counter and ``objects`` (scheduler, EMA...) with the checkpoint; load ``latest`` if any."""
+    counter = StepCounter()
+    accelerator.register_for_checkpointing(counter, *objects)
+    if latest is not None:
+        accelerator.load_state(str(latest))
+        accelerator.print(f"resuming from {latest} (step {counter.step})")
+    return counter
+
+
 def latest_checkpoint(out: str | Path) -> Path | None:
     found = sorted((Path(out) / "checkpoints").glob("step_*"))
     return found[-1] if found else None

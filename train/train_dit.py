@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -30,9 +29,10 @@ from wm_video.rollout import Rollout, RolloutConfig
 from wm_video.video import write_video
 from wm_video.world_model import WorldModel, WorldModelInfo
 
-from .checkpoints import StepCounter, latest_checkpoint, save_checkpoint
+from .checkpoints import latest_checkpoint, restore, save_checkpoint
 from .clips import LatentClips
 from .configs import DIT_PRESETS, DiTTrainConfig
+from .optim import schedule, update
 
 
 def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
@@ -97,19 +97,14 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
 
     ema = EMAModel(model.parameters(), decay=cfg.ema_decay)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / cfg.warmup) * (
-        0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, cfg.steps))))))
+    scheduler = schedule(optimizer, cfg.warmup, cfg.steps)
     loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                                          generator=torch.Generator().manual_seed(cfg.seed))
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     if len(loader) == 0:
         raise DatasetError(f"{data}: {len(clips)} clips are fewer than one batch of {cfg.batch_size} per process")
     forward = torch.compile(model) if cfg.compile else model
-    counter = StepCounter()
-    accelerator.register_for_checkpointing(counter, scheduler, ema)
-    if latest is not None:
-        accelerator.load_state(str(latest))
-        accelerator.print(f"resuming from {latest} (step {counter.step})")
+    counter = restore(accelerator, latest, scheduler, ema)  # the schedule counts optimizer steps
     accelerator.init_trackers("train", config={k: v for k, v in asdict(cfg).items() if k != "model_overrides"})
 
     bar = tqdm(total=cfg.steps, initial=counter.step, desc="train", unit="step",
@@ -122,11 +117,7 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
             latents, actions = next(batches)
             with accelerator.accumulate(model):
                 loss, logs = dit_loss(forward, latents, actions, cfg)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
+                update(accelerator, model, optimizer, loss)
         scheduler.step()
         ema.step(accelerator.unwrap_model(model).parameters())
         counter.step += 1

@@ -8,7 +8,6 @@ Checkpoints every ``checkpoint_every`` steps; a rerun with the same ``--out`` re
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,8 +20,9 @@ from data_tools.dataset import read_info
 from wm_video.metrics import psnr
 from wm_video.models.vae import FrameVAE
 
-from .checkpoints import StepCounter, latest_checkpoint, save_checkpoint, save_pretrained_atomic
+from .checkpoints import latest_checkpoint, restore, save_checkpoint, save_pretrained_atomic
 from .frames import FrameSource
+from .optim import schedule, update
 
 
 @dataclass
@@ -41,12 +41,6 @@ class VAETrainConfig:
     image_every: int = 250
     seed: int = 0
     vae: dict = field(default_factory=dict)  # FrameVAE constructor arguments (ignored when resuming)
-
-
-def lr_factor(step: int, warmup: int, steps: int) -> float:
-    """Linear warm-up, then a cosine decay to a tenth of the peak."""
-    progress = min(1.0, step / max(1, steps))
-    return min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,13 +87,9 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
     source = FrameSource(data, image_size=tuple(vae.config.image_size))
 
     optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup, cfg.steps))
+    scheduler = schedule(optimizer, cfg.warmup, cfg.steps)
     vae, optimizer = accelerator.prepare(vae, optimizer)
-    counter = StepCounter()
-    accelerator.register_for_checkpointing(counter, scheduler)  # the schedule counts optimizer steps
-    if latest is not None:
-        accelerator.load_state(str(latest))
-        accelerator.print(f"resuming from {latest} (step {counter.step})")
+    counter = restore(accelerator, latest, scheduler)  # the schedule counts optimizer steps
     accelerator.init_trackers("train-vae", config={k: v for k, v in asdict(cfg).items() if k != "vae"})
 
     bar = tqdm(total=cfg.steps, initial=counter.step, desc="train-vae", unit="step",
@@ -111,11 +101,7 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
             frames = source.batch(cfg.batch_size, cfg.seed, counter.step, accelerator.process_index, micro)
             with accelerator.accumulate(vae):
                 loss, logs = vae_loss(vae, frames.to(accelerator.device), cfg)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(vae.parameters(), 1.0)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
+                update(accelerator, vae, optimizer, loss)
         scheduler.step()
         counter.step += 1
         bar.update(1)

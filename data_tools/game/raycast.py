@@ -34,6 +34,22 @@ def camera_basis(yaw_deg: float, pitch_deg: float):
 
 
 @numba.njit(cache=True, nogil=True)
+def _dda_setup(x: float, y: float, z: float, dx: float, dy: float, dz: float):
+    """Amanatides & Woo: the step per axis, the ray length per cell crossed, and to the first crossing."""
+    ix, iy, iz = math.floor(x), math.floor(y), math.floor(z)
+    step_x = 1 if dx > 0 else -1
+    step_y = 1 if dy > 0 else -1
+    step_z = 1 if dz > 0 else -1
+    td_x = abs(1.0 / dx) if dx != 0.0 else 1e30
+    td_y = abs(1.0 / dy) if dy != 0.0 else 1e30
+    td_z = abs(1.0 / dz) if dz != 0.0 else 1e30
+    tm_x = ((ix + 1 - x) if dx > 0 else (x - ix)) * td_x
+    tm_y = ((iy + 1 - y) if dy > 0 else (y - iy)) * td_y
+    tm_z = ((iz + 1 - z) if dz > 0 else (z - iz)) * td_z
+    return step_x, step_y, step_z, td_x, td_y, td_z, tm_x, tm_y, tm_z
+
+
+@numba.njit(cache=True, nogil=True)
 def _texel_hash(x: int, y: int, z: int, u: int, v: int) -> float:
     h = (x * 73856093) ^ (y * 19349663) ^ (z * 83492791) ^ (u * 2654435761) ^ (v * 40503)
     h = (h ^ (h >> 13)) & 0xFFFFFF
@@ -82,17 +98,8 @@ def render_view(out, blocks, world_height, mask, textures, opaque, faces, eye_x,
                 if dx * sun[0] + dy * sun[1] + dz * sun[2] > 0.9975:
                     sky_r, sky_g, sky_b = SUN_COLOR
 
-            # DDA set-up.
             ix, iy, iz = ex0, ey0, ez0
-            step_x = 1 if dx > 0 else -1
-            step_y = 1 if dy > 0 else -1
-            step_z = 1 if dz > 0 else -1
-            td_x = abs(1.0 / dx) if dx != 0.0 else 1e30
-            td_y = abs(1.0 / dy) if dy != 0.0 else 1e30
-            td_z = abs(1.0 / dz) if dz != 0.0 else 1e30
-            tm_x = ((ix + 1 - eye_x) if dx > 0 else (eye_x - ix)) * td_x
-            tm_y = ((iy + 1 - eye_y) if dy > 0 else (eye_y - iy)) * td_y
-            tm_z = ((iz + 1 - eye_z) if dz > 0 else (eye_z - iz)) * td_z
+            step_x, step_y, step_z, td_x, td_y, td_z, tm_x, tm_y, tm_z = _dda_setup(eye_x, eye_y, eye_z, dx, dy, dz)
 
             t = 0.0
             hit = False
@@ -193,15 +200,7 @@ def pick_block(blocks, world_height, mask, eye_x, eye_y, eye_z, yaw, pitch, reac
     """
     dx, dy, dz, _, _, _, _, _, _ = camera_basis(yaw, pitch)
     ix, iy, iz = int(math.floor(eye_x)), int(math.floor(eye_y)), int(math.floor(eye_z))
-    step_x = 1 if dx > 0 else -1
-    step_y = 1 if dy > 0 else -1
-    step_z = 1 if dz > 0 else -1
-    td_x = abs(1.0 / dx) if dx != 0.0 else 1e30
-    td_y = abs(1.0 / dy) if dy != 0.0 else 1e30
-    td_z = abs(1.0 / dz) if dz != 0.0 else 1e30
-    tm_x = ((ix + 1 - eye_x) if dx > 0 else (eye_x - ix)) * td_x
-    tm_y = ((iy + 1 - eye_y) if dy > 0 else (eye_y - iy)) * td_y
-    tm_z = ((iz + 1 - eye_z) if dz > 0 else (eye_z - iz)) * td_z
+    step_x, step_y, step_z, td_x, td_y, td_z, tm_x, tm_y, tm_z = _dda_setup(eye_x, eye_y, eye_z, dx, dy, dz)
     while True:
         px, py, pz = ix, iy, iz
         if tm_x < tm_y and tm_x < tm_z:
