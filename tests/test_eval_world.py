@@ -25,3 +25,13 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
         assert (tmp_path / "report" / name).stat().st_size > 0
     assert json.loads((tmp_path / "report" / "metrics.json").read_text())["vae"]["psnr"] == m["vae"]["psnr"]
     assert "teacher-forced" in format_metrics(m)
+
+    # Shipping: bf16 weights, the card with the measured figures, loadable again.
+    from train.ship import ship
+    from wm_video.world_model import WorldModel
+
+    dest = ship(tiny_world, tmp_path / "report" / "metrics.json", "Recorded with `wm-video record`.",
+                dest=tmp_path / "shipped")
+    card = (dest / "README.md").read_text()
+    assert "teacher-forced next frame PSNR" in card and "wm-video record" in card
+    assert WorldModel.load(dest).dit.config.width == 64

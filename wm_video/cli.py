@@ -155,6 +155,15 @@ def cmd_eval(args: argparse.Namespace) -> None:
     print(f"report: {args.out}/metrics.json, {args.out}/plots.png, {args.out}/real_vs_imagined.mp4")
 
 
+def cmd_ship(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from train.ship import ship
+
+    dest = ship(args.model, args.metrics, Path(args.history).read_text())
+    print(f"{dest}: shipped (bf16) with its model card; commit it only if `wm-video eval` shows it is better")
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9004, never trained on)")
     p.add_argument("--steps", type=int, default=4, help="denoising steps per frame")
     p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
+
+    p = command("ship", cmd_ship, "make a trained model the repository's default (bf16, with a model card)")
+    p.add_argument("--model", required=True)
+    p.add_argument("--metrics", required=True, help="metrics.json from `wm-video eval` of this model")
+    p.add_argument("--history", required=True, help="markdown file: data, commands, steps, wall time, hardware")
     return parser
 
 

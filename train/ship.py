@@ -1,0 +1,72 @@
+"""``wm-video ship``: copy a trained model into the repository as the default, in bf16, with its model card.
+
+The card records where the model came from (data and the command that recorded it, training
+steps, wall time, hardware) and the ``wm-video eval`` figures that justify shipping it.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+from data_tools.dataset import atomic_write
+from wm_video.world_model import DEFAULT_MODEL, WorldModel
+
+MAX_BYTES = 40 * 1024 * 1024
+
+
+def ship(model: str | Path, metrics: str | Path, history: str, dest: Path = DEFAULT_MODEL) -> Path:
+    """Save ``model`` in bf16 to ``dest`` with a README model card built from ``metrics`` (metrics.json)."""
+    world = WorldModel.load(model)
+    report = json.loads(Path(metrics).read_text())
+    world.save(dest, dtype=torch.bfloat16)
+    size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+    if size > MAX_BYTES:
+        raise RuntimeError(f"{dest}: {size / 2**20:.1f} MB is over the {MAX_BYTES / 2**20:.0f} MB budget")
+    atomic_write(dest / "README.md", model_card(world, report, history, size))
+    atomic_write(dest / "metrics.json", json.dumps(report, indent=2))
+    return dest
+
+
+def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
+    dit = world.dit
+    params = sum(p.numel() for p in dit.parameters()) / 1e6
+    vae_params = sum(p.numel() for p in world.vae.parameters()) / 1e6
+    ar = m["autoregressive"]
+    rows = [
+        ("VAE reconstruction PSNR / SSIM", f"{m['vae']['psnr']:.2f} dB / {m['vae']['ssim']:.3f}", ""),
+        ("teacher-forced next frame PSNR", f"{m['teacher_forced']['psnr']:.2f} dB", ">= 30 dB"),
+        ("autoregressive PSNR at 16 frames", f"{ar.get('psnr@16', float('nan')):.2f} dB", ">= 22 dB"),
+        ("autoregressive PSNR at 64 frames", f"{ar.get('psnr@64', float('nan')):.2f} dB", ">= 18 dB"),
+        ("controllability (delta PSNR at 16)", f"{m['controllability'].get('delta_psnr@16', float('nan')):+.2f} dB",
+         ">= 3 dB"),
+        ("action following (IDM, imagined / real)", f"{m['action_following']['ratio']:.0%}", ">= 80%"),
+        ("stability (last 100 frames in the real range)", f"{m['stability']['last_window_in_range']:.0%}", ""),
+        ("revisiting (PSNR after a 360-degree turn)", f"{m['revisiting']['psnr_after_360']:.2f} dB", ""),
+        ("speed (frames/s, p90 latency)", f"{m['speed']['fps']:.1f}, {m['speed']['latency_p90_ms']:.0f} ms",
+         ">= 20 fps"),
+    ]
+    table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    return f"""# wm-video default model
+
+A world model of the built-in Minecraft-like game at {world.info.width}x{world.info.height}, {world.info.fps:g} fps.
+
+- VAE: {vae_params:.2f}M parameters, latent {'x'.join(map(str, world.vae.latent_shape))}.
+- DiT: {params:.1f}M parameters, width {dit.config.width}, depth {dit.config.depth}, {dit.tokens_per_frame} tokens
+  per frame, {dit.config.max_frames}-frame window.
+- Stored in bf16 safetensors: {size / 2**20:.1f} MB. Hardware of the figures below: {platform.processor() or
+  platform.machine()}, {m['speed']['threads']} threads.
+
+## How it was made
+
+{history}
+
+## Measured (`wm-video eval --out reports/default`, held-out seeds {m['config']['seeds']})
+
+| metric | value | target |
+|---|---|---|
+{table}
+"""
