@@ -107,7 +107,10 @@ class InverseDynamics(nn.Module):
             nn.Conv2d(64, 64, 4, 2, 1), nn.SiLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(1024, 5))
 
     def forward(self, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([before, after - before], 1))
+        x = torch.cat([before, after - before], 1)
+        while x.shape[-1] > 64:  # judging motion needs no full resolution; keeps the IDM cheap on a CPU
+            x = F.avg_pool2d(x, 2)
+        return self.net(x)
 
 
 def train_idm(episodes: list[Episode], steps: int = 600, seed: int = 0) -> InverseDynamics:

@@ -149,7 +149,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if args.seeds:
         cfg.seeds = args.seeds
     if args.quick:
-        cfg.horizon, cfg.teacher_forced, cfg.stability_frames, cfg.idm_frames = 16, 4, 200, 200
+        cfg.horizon, cfg.teacher_forced, cfg.stability_frames, cfg.idm_frames, cfg.idm_steps = 16, 4, 200, 200, 150
     metrics = evaluate(resolve_model(args.model), args.out, cfg)
     print(format_metrics(metrics))
     print(f"report: {args.out}/metrics.json, {args.out}/plots.png, {args.out}/real_vs_imagined.mp4")
