@@ -11,9 +11,9 @@ from wm_video.video import iter_video
 from wm_video.world_model import WorldModel
 
 
-def tiny_config(**kw):
-    return DiTTrainConfig(model="tiny", steps=4, batch_size=2, clip_frames=8, checkpoint_every=2, log_every=1,
-                          sample_every=4, sample_frames=8, **kw)
+def tiny_config(steps=4):
+    return DiTTrainConfig(model="tiny", steps=steps, batch_size=2, clip_frames=8, checkpoint_every=2, log_every=1,
+                          sample_every=4, sample_frames=8)
 
 
 def test_train_checkpoints_samples_exports_and_resumes(tiny_latents, tmp_path):
@@ -28,14 +28,8 @@ def test_train_checkpoints_samples_exports_and_resumes(tiny_latents, tmp_path):
     world = WorldModel.load(run / "model")
     assert world.info.scaling_factor > 0 and world.dit.config.max_frames == 8
 
-    train_dit(latents, vae, run, _longer())  # resumes at step 4
+    train_dit(latents, vae, run, tiny_config(steps=6))  # resumes at step 4
     assert (run / "checkpoints" / "step_0000006").exists()
-
-
-def _longer():
-    cfg = tiny_config()
-    cfg.steps = 6
-    return cfg
 
 
 def test_cli_train_refuses_a_model_that_does_not_fit_the_latents(tiny_latents, tmp_path, capsys):

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_tools.dataset import DatasetError
+from data_tools.dataset import DatasetError, read_info
 from data_tools.latents import LatentInfo, read_latent_episodes
 
 
@@ -21,6 +21,7 @@ class LatentClips(torch.utils.data.Dataset):
 
     def __init__(self, root: str | Path, frames: int):
         self.info, episodes = read_latent_episodes(root)
+        self.fps = read_info(root).fps  # a latent dataset keeps its source's info.json
         self.frames = frames
         self.latents = [torch.from_numpy(z) for z, _ in episodes]
         self.actions = [torch.from_numpy(np.concatenate([np.zeros((1, a.shape[1]), np.float32), a[:-1]]))

@@ -11,20 +11,16 @@ from tqdm import tqdm
 from data_tools.dataset import DatasetError, episode_indices, read_episode, read_info
 from data_tools.latents import LatentInfo, open_latents, write_latent_episode
 from wm_video.models.loading import load_model
-from wm_video.models.vae import FrameVAE
+from wm_video.models.vae import FrameVAE, frames_to_input
 
 SCALE_SAMPLE = 1024  # frames used to measure the latents' spread
-
-
-def to_model_input(frames: np.ndarray) -> torch.Tensor:
-    """(B, H, W, 3) uint8 -> (B, 3, H, W) float in [-1, 1]."""
-    return torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
 @torch.inference_mode()
 def encode_frames(vae: FrameVAE, frames: np.ndarray, batch: int = 64) -> np.ndarray:
     """The posterior means of ``frames`` (deterministic codes), (B, C, h, w) float32."""
-    out = [vae.encode(to_model_input(frames[i:i + batch])).mode() for i in range(0, len(frames), batch)]
+    x = frames_to_input(torch.from_numpy(frames))
+    out = [vae.encode(x[i:i + batch]).mode() for i in range(0, len(x), batch)]
     return torch.cat(out).numpy()
 
 

@@ -15,9 +15,7 @@ from data_tools.dataset import DatasetError, atomic_write, episode_indices, read
 from wm_video.inference import fast_inference
 from wm_video.metrics import psnr, ssim
 from wm_video.models.loading import load_model
-from wm_video.models.vae import FrameVAE
-
-from .encode import to_model_input
+from wm_video.models.vae import FrameVAE, frames_to_input, output_to_frames
 
 
 def sample_frames(root: str | Path, max_frames: int) -> np.ndarray:
@@ -38,9 +36,8 @@ def reconstruct(vae: FrameVAE, frames: np.ndarray, decoder=None, batch: int = 32
     decode = decoder or vae.decode
     out = []
     for i in range(0, len(frames), batch):
-        z = vae.encode(to_model_input(frames[i:i + batch])).mode()
-        x = decode(z).float().clamp(-1, 1)
-        out.append(((x + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
+        z = vae.encode(frames_to_input(torch.from_numpy(frames[i:i + batch]))).mode()
+        out.append(output_to_frames(decode(z)).numpy())
     return np.concatenate(out)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from data_tools.dataset import DatasetError, read_info
+from wm_video.models.vae import frames_to_input
 
 
 class FrameSource:
@@ -30,7 +31,7 @@ class FrameSource:
         """Frames as float (B, 3, H, W) in [-1, 1]."""
         images = self.rows[list(map(int, indices))]["image"]
         array = np.stack([np.asarray(im.convert("RGB")) for im in images])
-        return torch.from_numpy(array).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        return frames_to_input(torch.from_numpy(array))
 
     def batch(self, size: int, *key: int) -> torch.Tensor:
         """``size`` random frames; the same ``key`` (seed, step, rank...) always gives the same ones."""

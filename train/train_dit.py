@@ -147,17 +147,8 @@ def export(model: WorldDiT, ema, vae: FrameVAE, clips: LatentClips, path: Path) 
     ema.copy_to(averaged.parameters())
     info = clips.latent_info
     frame = vae.config.image_size
-    WorldModel(vae, averaged, WorldModelInfo(info.scaling_factor, fps=_fps(info), width=frame[1],
+    WorldModel(vae, averaged, WorldModelInfo(info.scaling_factor, fps=clips.fps, width=frame[1],
                                              height=frame[0])).save(path)
-
-
-def _fps(info) -> float:
-    from data_tools.dataset import read_info
-
-    try:
-        return read_info(info.source).fps
-    except DatasetError:
-        return 20.0
 
 
 def _batches(accelerator, loader, skip: int):

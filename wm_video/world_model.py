@@ -17,7 +17,7 @@ import torch
 
 from .models.dit import WorldDiT
 from .models.loading import ModelError, load_model
-from .models.vae import FrameVAE
+from .models.vae import FrameVAE, frames_to_input, output_to_frames
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "pretrained" / "default"
 
@@ -74,11 +74,9 @@ class WorldModel:
     @torch.inference_mode()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 frames (T, H, W, 3) -> scaled latents (T, C, h, w)."""
-        x = frames.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-        return self.vae.encode(x).mode() * self.info.scaling_factor
+        return self.vae.encode(frames_to_input(frames)).mode() * self.info.scaling_factor
 
     @torch.inference_mode()
     def decode(self, latents: torch.Tensor, decoder=None) -> torch.Tensor:
         """Scaled latents (T, C, h, w) -> uint8 frames (T, H, W, 3); ``decoder`` may be a faster copy."""
-        x = (decoder or self.vae.decode)(latents / self.info.scaling_factor).float().clamp(-1, 1)
-        return ((x + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
+        return output_to_frames((decoder or self.vae.decode)(latents / self.info.scaling_factor))

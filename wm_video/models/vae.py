@@ -14,6 +14,17 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 
+
+def frames_to_input(frames: torch.Tensor) -> torch.Tensor:
+    """uint8 frames (B, H, W, 3) -> the VAE's input (B, 3, H, W) float in [-1, 1]."""
+    return frames.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def output_to_frames(x: torch.Tensor) -> torch.Tensor:
+    """The VAE's output (B, 3, H, W), about [-1, 1] -> uint8 frames (B, H, W, 3)."""
+    return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
+
+
 #################################################################################
 #                                   Blocks                                      #
 #################################################################################
