@@ -26,12 +26,12 @@ class Env(Protocol):
     def step(self, action: np.ndarray) -> np.ndarray: ...
 
 
-def check_display() -> None:
+def check_display(instead: str = "`wm-video record` and `wm-video preview`") -> None:
     """Fail early, in one line, where no window can open (a server, CI, ssh without X)."""
     if sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
         raise NoDisplayError("no display to open a window on (DISPLAY is not set); "
-                             "run it on a desktop, or use `wm-video record` and `wm-video preview`")
+                             f"run it on a desktop, or use {instead}")
 
 
 class GameWindow:

@@ -122,7 +122,7 @@ def cmd_play(args: argparse.Namespace) -> None:
     from play.window import GameWindow, check_display
     from wm_video.world_model import WorldModel, resolve_model
 
-    check_display()
+    check_display(instead="`wm-video render` to write what the model imagines to a video")
     model = resolve_model(args.model)
     world = WorldModel.load(model)
     recorder = SessionRecorder(args.record, world.info.fps) if args.record else None
