@@ -51,11 +51,30 @@ def test_kv_cache_matches_the_full_forward():
     model = randomized(WorldDiT(**TINY))
     x, t, a = inputs()
     full = model(x, t, a)
-    cache = KVCache()
-    model(x[:, :3], t[:, :3], a[:, :3], cache=cache, write_cache=True)
-    model(x[:, 3:5], t[:, 3:5], a[:, 3:5], cache=cache, write_cache=True)
-    last = model(x[:, 5:], t[:, 5:], a[:, 5:], cache=cache)
-    torch.testing.assert_close(last, full[:, 5:], rtol=1e-4, atol=1e-5)
+    cache = KVCache(model, slots=6, batch=2)
+    for i in range(6):
+        out = model(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
+        torch.testing.assert_close(out, full[:, i:i + 1], rtol=1e-4, atol=1e-5)
+        cache.commit()
+
+
+def test_kv_cache_is_a_sliding_window_of_fixed_size():
+    """Past the window, the cached model sees exactly the last frames, as a full forward over them does."""
+    model = randomized(WorldDiT(**TINY))
+    x, t, a = inputs(t=7)
+    cache = KVCache(model, slots=3, batch=2)
+    shape = cache.keys.shape
+    for i in range(7):
+        out = model(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
+        cache.commit()
+    assert cache.keys.shape == shape and cache.frames == 2
+    # Keys are kept from when each frame was made, so compare against a model without that effect: one block.
+    one = randomized(WorldDiT(**{**TINY, "depth": 1}))
+    cache = KVCache(one, slots=3, batch=2)
+    for i in range(7):
+        out = one(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
+        cache.commit()
+    torch.testing.assert_close(out, one(x[:, 4:], t[:, 4:], a[:, 4:])[:, -1:], rtol=1e-4, atol=1e-5)
 
 
 def test_save_load_round_trip_is_exact(tmp_path):
@@ -107,7 +126,7 @@ def test_rollout_is_deterministic_and_memory_stays_bounded():
         r.reset(x[0], a[0])
         frames.append(torch.stack([r.step(a[0, i % 3]) for i in range(12)]))
         assert r.cache.frames == model.config.max_frames - 1
-        assert r.cache.keys[0].shape[2] == (model.config.max_frames - 1) * model.tokens_per_frame
+        assert r.cache.keys.shape[3] == model.config.max_frames * model.tokens_per_frame
     torch.testing.assert_close(frames[0], frames[1], rtol=0, atol=0)
 
 

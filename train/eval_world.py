@@ -151,7 +151,7 @@ def frame_statistics(frames: np.ndarray) -> np.ndarray:
 def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     world = WorldModel.load(model)
     size = (world.info.width, world.info.height)
-    session = WorldSession(world, RolloutConfig(steps=cfg.steps))
+    session = WorldSession(world, RolloutConfig(steps=cfg.steps), compile=True)
     prompt = min(cfg.prompt, session.rollout.window - 1)
     episodes = [real_episode(s, prompt + cfg.horizon, size) for s in tqdm(cfg.seeds, desc="real episodes")]
     metrics: dict = {"model": str(model), "config": asdict(cfg)}

@@ -34,9 +34,12 @@ def fast_inference(module: nn.Module, dtype: torch.dtype = torch.bfloat16, chann
     m = copy.deepcopy(module).eval().to(dtype)
     if channels_last:
         m = m.to(memory_format=torch.channels_last)
-    if compile:
-        import torch._inductor.config as inductor_config
+    return FastModule(compiled(m) if compile else m, dtype, channels_last)
 
-        inductor_config.freezing = True
-        m = torch.compile(m)
-    return FastModule(m, dtype, channels_last)
+
+def compiled(module: nn.Module) -> nn.Module:
+    """``torch.compile`` with inductor freezing (weights folded in as constants): for inference only."""
+    import torch._inductor.config as inductor_config
+
+    inductor_config.freezing = True
+    return torch.compile(module, dynamic=False)  # play has two fixed shapes: one graph each

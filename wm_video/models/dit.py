@@ -15,8 +15,6 @@ than the MLPs (see benchmarks/bench_dit.py).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -98,24 +96,60 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 #################################################################################
 
 
-@dataclass
 class KVCache:
-    """Keys and values of the frames already generated, per block: what play reuses every step."""
+    """Keys and values of the last frames, per block, in a ring of ``slots`` frame slots: what play reuses.
 
-    keys: list[torch.Tensor | None] = field(default_factory=list)
-    values: list[torch.Tensor | None] = field(default_factory=list)
-    frames: int = 0  # how many frames the cache holds
-    first_frame: int = 0  # the absolute index of the oldest one
+    A pass of the model against the cache takes the frame that follows the cached ones, or that
+    frame and the one after it (play finishes a frame in the same pass that starts the next). It
+    leaves the first frame's keys and values in ``pending``; ``commit()`` stores them over the
+    oldest slot, so the window slides. Attention is a sum over keys, so slot order does not
+    matter: the frames' RoPE angles (absolute frame numbers) are baked into the cached keys.
+    Shapes never change after ``__init__``: a compiled model never recompiles, memory is bounded.
+    """
 
-    def trim(self, max_frames: int, tokens_per_frame: int) -> None:
-        """Forget the oldest frames beyond ``max_frames`` (the sliding window)."""
-        extra = self.frames - max_frames
-        if extra > 0:
-            cut = extra * tokens_per_frame
-            self.keys = [k[:, :, cut:] for k in self.keys]
-            self.values = [v[:, :, cut:] for v in self.values]
-            self.frames -= extra
-            self.first_frame += extra
+    def __init__(self, model: "WorldDiT", slots: int, batch: int = 1):
+        cfg, n = model.config, model.tokens_per_frame
+        head_dim = cfg.width // cfg.heads
+        dtype = next(model.parameters()).dtype
+        shape = (cfg.depth, batch, cfg.heads, slots * n, head_dim)
+        self.keys, self.values = torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
+        self.slots, self.tokens_per_frame, self.head_dim = slots, n, head_dim
+        self.grid = model.grid
+        self.filled = [False] * slots
+        self.slot = 0  # where the next committed frame goes: the oldest slot
+        self.frame = 0  # the absolute index of the next frame
+        self.pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._update()
+
+    @property
+    def frames(self) -> int:
+        """How many past frames the next frame sees (at most ``slots - 1``)."""
+        return sum(f for i, f in enumerate(self.filled) if i != self.slot)
+
+    def commit(self) -> None:
+        """Store the last pass's first frame as a past frame, dropping the oldest when full."""
+        if len(self.pending) != self.keys.shape[0]:
+            raise RuntimeError("commit() needs a model pass with this cache first")
+        n = self.tokens_per_frame
+        span = slice(self.slot * n, (self.slot + 1) * n)
+        for i, (k, v) in enumerate(self.pending):
+            self.keys[i, :, :, span] = k[:, :, :n]
+            self.values[i, :, :, span] = v[:, :, :n]
+        self.filled[self.slot] = True
+        self.slot, self.frame, self.pending = (self.slot + 1) % self.slots, self.frame + 1, []
+        self._update()
+
+    def _update(self) -> None:
+        # What the model reads is kept in tensors, so that a compiled model never specialises on a
+        # slot or frame number. Row j of ``bias`` is for new frame j: it hides empty slots, the slot
+        # that frame j - 1 is about to fill, and for the second frame also the oldest, which it no
+        # longer sees once the window slides.
+        hidden = [[not f or i == self.slot for i, f in enumerate(self.filled)]]
+        hidden.append([h or i == (self.slot + 1) % self.slots for i, h in enumerate(hidden[0])])
+        bias = torch.zeros(2, self.slots, dtype=self.keys.dtype).masked_fill(torch.tensor(hidden), float("-inf"))
+        n = self.tokens_per_frame
+        self.bias = bias.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1)  # (2 * N, slots * N)
+        self.cos, self.sin = rope_angles(torch.tensor([self.frame, self.frame + 1]), self.grid, self.head_dim)
 
 
 class Attention(nn.Module):
@@ -125,23 +159,30 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x, cos, sin, mask, past: tuple[torch.Tensor, torch.Tensor] | None = None):
-        """x (B, L, D); ``past``: cached keys/values (B, heads, L_past, head_dim) to attend to as well;
-        ``mask`` (L, L_past + L) bool, or None when every token may see every key.
+    def forward(self, x, cos, sin, mask, past: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None):
+        """x (B, L, D); ``mask`` (L, L) bool (True: may attend) or None. ``past``: cached keys and values
+        (B, heads, L_past, head_dim) and an additive bias (L, L_past) that hides some of them, attended to
+        besides x's own keys.
 
         Returns the output and this call's own keys and values (for the cache).
         """
         b, n, d = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        keys, values = (torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)) if past is not None else (k, v)
-        if mask is None:
-            # One frame attends to everything before it: no mask, and on CPUs a plain matmul-softmax-matmul
-            # runs about twice as fast as the fused kernel (benchmarks/bench_rollout.py).
-            scores = (q * (q.shape[-1] ** -0.5)) @ keys.transpose(-2, -1)
-            out = scores.softmax(dim=-1) @ values
+        if past is None:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         else:
-            out = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
+            # Softmax over past and own keys together, without copying the cache into one tensor; on CPUs
+            # plain matmuls beat the fused attention kernel here (benchmarks/bench_rollout.py).
+            past_k, past_v, bias = past
+            q = q * (q.shape[-1] ** -0.5)
+            own = q @ k.transpose(-2, -1)
+            if mask is not None:
+                own = own.masked_fill(~mask, float("-inf"))
+            scores = torch.cat([q @ past_k.transpose(-2, -1) + bias, own], dim=-1)
+            p = scores.softmax(dim=-1)
+            split = past_k.shape[2]
+            out = p[..., :split] @ past_v + p[..., split:] @ v
         return self.proj(out.transpose(1, 2).reshape(b, n, d)), (k, v)
 
 
@@ -273,12 +314,10 @@ class WorldDiT(ModelMixin, ConfigMixin):
         if tuple(actions.shape) != (*x.shape[:2], self.config.action_dim):
             raise ValueError(f"actions must be (B, T, {self.config.action_dim}), got {tuple(actions.shape)}")
 
-    def frame_causal_mask(self, new_frames: int, past_frames: int, device) -> torch.Tensor:
-        """Boolean (L_new, L_past + L_new): a token sees every token of its own and earlier frames."""
-        n = self.tokens_per_frame
-        q = torch.arange(past_frames, past_frames + new_frames, device=device).repeat_interleave(n)
-        k = torch.arange(past_frames + new_frames, device=device).repeat_interleave(n)
-        return k[None, :] <= q[:, None]
+    def frame_causal_mask(self, frames: int, device) -> torch.Tensor:
+        """Boolean (L, L): a token sees every token of its own and earlier frames."""
+        frame = torch.arange(frames, device=device).repeat_interleave(self.tokens_per_frame)
+        return frame[None, :] <= frame[:, None]
 
     # -- forward -------------------------------------------------------------------------------
     def forward(
@@ -288,37 +327,36 @@ class WorldDiT(ModelMixin, ConfigMixin):
         actions: torch.Tensor,
         drop_actions: torch.Tensor | None = None,
         cache: KVCache | None = None,
-        write_cache: bool = False,
     ) -> torch.Tensor:
         """Velocity for latents x (B, T, C, H, W) at noise levels t (B, T) under actions (B, T, 25).
 
         ``drop_actions`` (B, T) bool replaces those frames' actions by "unknown" (training dropout,
-        and the unconditional half of guidance). With ``cache``, x holds only new frames that
-        follow the cached ones; ``write_cache`` appends their keys and values.
+        and the unconditional half of guidance). With ``cache``, x is the one frame that follows the
+        cached ones (or it and the next); keys and values are left for ``cache.commit()``.
         """
         self.check_inputs(x, t, actions)
         b, frames = x.shape[:2]
-        past = cache.frames if cache is not None else 0
-        first = (cache.first_frame if cache is not None else 0) + past
+        if cache is not None and frames > 2:
+            raise ValueError(f"with a KV cache the model takes one or two frames at a time, got {frames}")
 
         # 1. tokens and per-frame conditioning
         h = self.patch_embed(self.patchify(x))  # (B, T, N, D)
         c = self.noise_embed(t) + self.action_embed(actions, drop_actions)  # (B, T, D)
-        cos, sin = rope_angles(torch.arange(first, first + frames), self.grid, self.config.width // self.config.heads)
-        mask = self.frame_causal_mask(frames, past, x.device) if frames > 1 else None
+        mask = self.frame_causal_mask(frames, x.device) if frames > 1 else None
+        if cache is None:
+            cos, sin = rope_angles(torch.arange(frames), self.grid, self.config.width // self.config.heads)
+        else:
+            tokens = frames * self.tokens_per_frame
+            cos, sin, bias = cache.cos[:tokens], cache.sin[:tokens], cache.bias[:tokens]
 
         # 2. blocks
+        kv = []
         for i, block in enumerate(self.blocks):
-            kv_past = (cache.keys[i], cache.values[i]) if cache is not None and past > 0 else None
-            h, (k, v) = block(h, c, cos, sin, mask, kv_past)
-            if write_cache:
-                if len(cache.keys) <= i:
-                    cache.keys.append(None)
-                    cache.values.append(None)
-                cache.keys[i] = k if kv_past is None else torch.cat([kv_past[0], k], 2)
-                cache.values[i] = v if kv_past is None else torch.cat([kv_past[1], v], 2)
-        if write_cache:
-            cache.frames += frames
+            past = (cache.keys[i], cache.values[i], bias) if cache is not None else None
+            h, kv_i = block(h, c, cos, sin, mask, past)
+            kv.append(kv_i)
+        if cache is not None:
+            cache.pending = kv
 
         # 3. back to latents
         return self.unpatchify(self.final(h, c))  # (B, T, C, H, W)
