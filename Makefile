@@ -1,4 +1,4 @@
-# Set-up and the two everyday commands. `make play` plays, `make test` tests;
+# Set-up and the two everyday commands. `make play` plays the shipped model, `make test` tests;
 # both create .venv first. TORCH_SPEC picks the torch build (default: the CPU wheel).
 PYTHON ?= python3
 TORCH_SPEC ?= torch==2.13.0
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 play: install
-	$(BIN)/wm-video game
+	$(BIN)/wm-video play
 
 game: install
 	$(BIN)/wm-video game
@@ -30,6 +30,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_game.py
 	$(BIN)/python benchmarks/bench_vae.py
 	$(BIN)/python benchmarks/bench_dit.py
+	$(BIN)/python benchmarks/bench_rollout.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,6 +1,6 @@
 """End-to-end play speed on this CPU: frames/s and latency of the rollout engine (all denoising steps + VAE decode).
 
-    python benchmarks/bench_rollout.py [--model DIR] [--frames 60] [--steps 4]
+    python benchmarks/bench_rollout.py [--model DIR] [--frames 60] [--steps N]
 
 Targets (rollout issue): >= 20 frames/s (aim 30) at 128x128 with the default model, 90th-percentile
 keypress-to-frame latency <= 60 ms, for the compiled session that ``wm-video play`` runs. Also
@@ -55,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: the shipped one, else the untrained default)")
     parser.add_argument("--frames", type=int, default=60)
-    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=RolloutConfig.steps, help="default: the engine's")
     args = parser.parse_args()
     try:
         world = WorldModel.load(resolve_model(args.model))

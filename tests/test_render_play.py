@@ -76,8 +76,8 @@ def test_play_headless_with_a_model_on_a_worker_thread(tiny_world, tmp_path, mon
     from play.window import GameWindow
 
     recorder = SessionRecorder(tmp_path / "session", fps=20)
-    window = GameWindow(BackgroundEnv(ModelGame(WorldModel.load(tiny_world), seed=2, steps=1, compile=False)), title="t",
-                        on_step=recorder)
+    game = ModelGame(WorldModel.load(tiny_world), seed=2, steps=1, compile=False)
+    window = GameWindow(BackgroundEnv(game), title="t", on_step=recorder)
     first = window.frame.copy()
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, {"key": pygame.K_w}))
     for _ in range(200):

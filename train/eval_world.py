@@ -50,7 +50,7 @@ class EvalConfig:
     idm_seeds: list[int] = field(default_factory=lambda: [9101, 9102, 9103, 9104, 9105, 9106])
     idm_frames: int = 400  # real frames per IDM training seed
     idm_steps: int = 600
-    steps: int = 4
+    steps: int = RolloutConfig.steps
 
 
 @dataclass

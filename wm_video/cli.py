@@ -145,7 +145,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from train.eval_world import EvalConfig, evaluate, format_metrics
     from wm_video.world_model import resolve_model
 
-    cfg = EvalConfig(steps=args.steps)
+    cfg = EvalConfig() if args.steps is None else EvalConfig(steps=args.steps)
     if args.seeds:
         cfg.seeds = args.seeds
     if args.quick:
@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("play", cmd_play, "play a world model in a window: your keys, its imagined frames")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--seed", type=int, default=0, help="seed of the real game that prompts it; R takes the next")
-    p.add_argument("--steps", type=int, default=4, help="denoising steps per frame")
+    p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
     p.add_argument("--record", help="save the session to this folder as mp4 + actions jsonl")
 
     p = command("render", cmd_render, "write a rollout to a video (mp4 or gif), optionally beside the real game")
@@ -260,13 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="put the real game beside, under the same actions")
     p.add_argument("--upscale", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
-    p.add_argument("--steps", type=int, default=4, help="denoising steps per frame")
+    p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
 
     p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="report folder: metrics.json, plots.png, real_vs_imagined.mp4")
     p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9004, never trained on)")
-    p.add_argument("--steps", type=int, default=4, help="denoising steps per frame")
+    p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
     p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
 
     p = command("ship", cmd_ship, "make a trained model the repository's default (bf16, with a model card)")

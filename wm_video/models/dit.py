@@ -15,6 +15,7 @@ than the MLPs (see benchmarks/bench_dit.py).
 from __future__ import annotations
 
 import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -107,7 +108,7 @@ class KVCache:
     Shapes never change after ``__init__``: a compiled model never recompiles, memory is bounded.
     """
 
-    def __init__(self, model: "WorldDiT", slots: int, batch: int = 1):
+    def __init__(self, model: WorldDiT, slots: int, batch: int = 1):
         cfg, n = model.config, model.tokens_per_frame
         head_dim = cfg.width // cfg.heads
         dtype = next(model.parameters()).dtype
