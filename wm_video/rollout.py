@@ -34,9 +34,11 @@ from .world_model import WorldModel
 
 @dataclass
 class RolloutConfig:
-    steps: int = 4  # denoising steps per frame
-    shift: float = 1.0  # > 1 spends more of the steps at high noise
-    context_noise: float = 0.05  # level the context frames are noised to and labelled with
+    # Defaults chosen on held-out seeds with the shipped model: 3 steps with shift 3 beat 4 with shift 1
+    # on autoregressive PSNR at every horizon, and a little context noise keeps long rollouts steadier.
+    steps: int = 3  # denoising steps per frame
+    shift: float = 3.0  # > 1 spends more of the steps at high noise
+    context_noise: float = 0.15  # level the context frames are noised to and labelled with
     window: int | None = None  # frames of context incl. the new one; default: the model's max_frames
     seed: int = 0
 

@@ -61,7 +61,8 @@ class WorldModel:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         for name, module in (("vae", self.vae), ("dit", self.dit)):
-            module.to(dtype).save_pretrained(str(tmp / name), safe_serialization=True)
+            # nn.Module.to: diffusers' ModelMixin.to() warns on every dtype cast.
+            torch.nn.Module.to(module, dtype).save_pretrained(str(tmp / name), safe_serialization=True)
             module.float()
         (tmp / "model.json").write_text(json.dumps(asdict(self.info), indent=2))
         old = path.with_name(f".{path.name}.old")
