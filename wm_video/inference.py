@@ -37,6 +37,11 @@ def fast_inference(module: nn.Module, dtype: torch.dtype = torch.bfloat16, chann
     return FastModule(compiled(m) if compile else m, dtype, channels_last)
 
 
+def cast(module: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """``module.to(dtype)`` in place, without diffusers' ModelMixin.to() warning on every dtype cast."""
+    return nn.Module.to(module, dtype)
+
+
 def compiled(module: nn.Module) -> nn.Module:
     """``torch.compile`` with inductor freezing (weights folded in as constants): for inference only."""
     import torch._inductor.config as inductor_config

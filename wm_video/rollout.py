@@ -27,7 +27,7 @@ import torch
 
 from .actions import ACTION_DIM
 from .diffusion import add_noise, euler_step, sampling_levels
-from .inference import compiled, fast_inference
+from .inference import cast, compiled, fast_inference
 from .models.dit import KVCache, WorldDiT
 from .world_model import WorldModel
 
@@ -135,8 +135,7 @@ class WorldSession:
     def __init__(self, world: WorldModel, config: RolloutConfig | None = None, fast: bool = True,
                  compile: bool = False, reference: bool = False):
         self.world = world
-        # .bfloat16() rather than .to(): diffusers' ModelMixin.to() warns on every dtype cast.
-        dit = copy.deepcopy(world.dit).bfloat16() if fast else world.dit
+        dit = cast(copy.deepcopy(world.dit), torch.bfloat16) if fast else world.dit
         if compile:
             dit = compiled(dit)
         self.decoder = fast_inference(world.vae.decoder, compile=compile) if fast else None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .inference import cast
 from .models.dit import WorldDiT
 from .models.loading import ModelError, load_model
 from .models.vae import FrameVAE, frames_to_input, output_to_frames
@@ -61,8 +62,7 @@ class WorldModel:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         for name, module in (("vae", self.vae), ("dit", self.dit)):
-            # nn.Module.to: diffusers' ModelMixin.to() warns on every dtype cast.
-            torch.nn.Module.to(module, dtype).save_pretrained(str(tmp / name), safe_serialization=True)
+            cast(module, dtype).save_pretrained(str(tmp / name), safe_serialization=True)
             module.float()
         (tmp / "model.json").write_text(json.dumps(asdict(self.info), indent=2))
         old = path.with_name(f".{path.name}.old")
