@@ -61,13 +61,12 @@ def main() -> None:
         world = WorldModel.load(resolve_model(args.model))
     except Exception:
         world = default_architecture()
-    window = world.dit.config.max_frames
+    config = RolloutConfig(steps=args.steps)
+    eager = WorldSession(world, config)
+    window = eager.rollout.window
     game, player = Game(0), ScriptedPlayer(0)
     prompt = np.stack([game.reset()] + [game.step(player.act(game)) for _ in range(window - 2)])
     actions = [player.act(game) for _ in range(args.frames)]
-    config = RolloutConfig(steps=args.steps)
-
-    eager = WorldSession(world, config)
     eager_steady = run(eager, prompt, actions[:window + 8])[window:]  # the window is full after window - 1 frames
     start = time.perf_counter()
     cached = WorldSession(world, config, compile=True)  # compiles in the constructor

@@ -30,7 +30,7 @@ class DiTTrainConfig:
     ema_decay: float = 0.999
     action_dropout: float = 0.1  # per frame: lets guidance strengthen actions at sampling
     context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
-    independent_levels: float = 0.5  # share of clips with a free noise level per frame (diffusion forcing)
+    diffusion_forcing: float = 0.5  # share of steps with a free noise level per frame; the rest teacher-forced
     compile: bool = False
     checkpoint_every: int = 500
     log_every: int = 25

@@ -1,9 +1,12 @@
 """Train the dynamics model with accelerate: ``wm-video train`` (``accelerate launch`` for several processes).
 
-Diffusion forcing: every frame of a clip gets its own noise level and the loss covers every
-frame. Half of the clips look like play (context frames lightly noised, up to
-``context_noise_max``, and labelled with their level; the last frame noisy), so the model
-learns to trust a slightly wrong past: that is what keeps long rollouts from drifting.
+Two kinds of step, drawn at random. Diffusion forcing: every frame of a clip gets its own noise
+level and the loss covers every frame. Teacher forcing, laid out as play sees it: half a clip
+twice, first its frames lightly noised (up to ``context_noise_max``, labelled with their level)
+as the past, then the same frames noisy; each noisy frame sees the past before it and itself,
+so every frame is a next-frame prediction (one clip of play-like context gave only its last
+frame before, and the model learned to copy instead of to move). The noised past teaches the
+model to trust a slightly wrong history: that is what keeps long rollouts from drifting.
 """
 
 from __future__ import annotations
@@ -38,17 +41,41 @@ from .optim import schedule, update
 def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
              ) -> tuple[torch.Tensor, dict]:
     """``(loss, logs)`` for clips of scaled latents (B, T, C, h, w) and producing actions (B, T, 25)."""
-    b, t = latents.shape[:2]
-    levels = training_levels((b, t)).to(latents.device)
-    playlike = torch.rand(b, 1, device=latents.device) >= cfg.independent_levels
-    context = torch.arange(t, device=latents.device)[None, :] < t - 1
-    levels = torch.where(playlike & context, torch.rand(b, t, device=latents.device) * cfg.context_noise_max, levels)
+    if torch.rand(()) < cfg.diffusion_forcing:
+        return diffusion_forcing_loss(model, latents, actions, cfg)
+    return teacher_forcing_loss(model, latents, actions, cfg)
+
+
+def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
+                           ) -> tuple[torch.Tensor, dict]:
+    levels = training_levels(latents.shape[:2]).to(latents.device)
     noise = torch.randn_like(latents)
-    drop = torch.rand(b, t, device=latents.device) < cfg.action_dropout
+    drop = torch.rand(levels.shape, device=latents.device) < cfg.action_dropout
     v = model(add_noise(latents, noise, levels), levels, actions, drop_actions=drop).float()
-    per_frame = (v - velocity_target(latents, noise)).pow(2).mean(dim=(2, 3, 4))  # (B, T)
-    loss = per_frame.mean()
-    return loss, {"loss": loss.item(), "loss_last_frame": per_frame[:, -1].mean().item()}
+    loss = (v - velocity_target(latents, noise)).pow(2).mean()
+    return loss, {"loss": loss.item(), "loss_diffusion_forcing": loss.item()}
+
+
+def teacher_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
+                         ) -> tuple[torch.Tensor, dict]:
+    n = latents.shape[1] // 2  # the same token count as a diffusion-forcing step
+    z, a = latents[:, :n].repeat(1, 2, 1, 1, 1), actions[:, :n].repeat(1, 2, 1)
+    b, device = z.shape[0], z.device
+    past = torch.rand(b, n, device=device) * cfg.context_noise_max
+    levels = torch.cat([past, training_levels((b, n)).to(device)], dim=1)
+    noise = torch.randn_like(z)
+    drop = torch.rand(levels.shape, device=device) < cfg.action_dropout
+    v = model(add_noise(z, noise, levels), levels, a, drop_actions=drop,
+              positions=torch.arange(n).repeat(2), frame_mask=teacher_forcing_mask(n, device)).float()
+    loss = (v - velocity_target(z, noise))[:, n:].pow(2).mean()
+    return loss, {"loss": loss.item(), "loss_teacher_forced": loss.item()}
+
+
+def teacher_forcing_mask(n: int, device=None) -> torch.Tensor:
+    """(2n, 2n): past frame i sees past frames <= i; noisy frame i sees past frames < i and itself."""
+    causal = torch.ones(n, n, dtype=torch.bool, device=device).tril()
+    return torch.cat([torch.cat([causal, torch.zeros_like(causal)], 1),
+                      torch.cat([causal.tril(-1), torch.eye(n, dtype=torch.bool, device=device)], 1)], 0)
 
 
 def build_model(cfg: DiTTrainConfig, clips: LatentClips, init: str | Path | None) -> WorldDiT:

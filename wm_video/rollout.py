@@ -36,10 +36,11 @@ from .world_model import WorldModel
 class RolloutConfig:
     # Defaults chosen on held-out seeds with the shipped model: 3 steps with shift 3 beat 4 with shift 1
     # on autoregressive PSNR at every horizon, and a little context noise keeps long rollouts steadier.
+    # A 10-frame window imagines as well as 16 at horizons 1-64 and plays ~15% faster; 8 loses ~0.7 dB.
     steps: int = 3  # denoising steps per frame
     shift: float = 3.0  # > 1 spends more of the steps at high noise
     context_noise: float = 0.15  # level the context frames are noised to and labelled with
-    window: int | None = None  # frames of context incl. the new one; default: the model's max_frames
+    window: int | None = None  # frames of context incl. the new one; default: 10, or max_frames if fewer
     seed: int = 0
 
 
@@ -49,7 +50,7 @@ class Rollout:
     def __init__(self, model: WorldDiT, config: RolloutConfig | None = None, reference: bool = False):
         self.model, self.reference = model, reference
         self.config = config or RolloutConfig()
-        self.window = self.config.window or model.config.max_frames
+        self.window = self.config.window or min(10, model.config.max_frames)
         if not 2 <= self.window <= model.config.max_frames:
             raise ValueError(f"window must be 2..{model.config.max_frames} (the model's max_frames), got {self.window}")
         self.levels = sampling_levels(self.config.steps, self.config.shift).tolist()

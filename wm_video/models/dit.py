@@ -315,10 +315,10 @@ class WorldDiT(ModelMixin, ConfigMixin):
         if tuple(actions.shape) != (*x.shape[:2], self.config.action_dim):
             raise ValueError(f"actions must be (B, T, {self.config.action_dim}), got {tuple(actions.shape)}")
 
-    def frame_causal_mask(self, frames: int, device) -> torch.Tensor:
-        """Boolean (L, L): a token sees every token of its own and earlier frames."""
-        frame = torch.arange(frames, device=device).repeat_interleave(self.tokens_per_frame)
-        return frame[None, :] <= frame[:, None]
+    def token_mask(self, frame_mask: torch.Tensor) -> torch.Tensor:
+        """(T, T) "frame i may see frame j" -> (L, L) for the frames' tokens."""
+        n = self.tokens_per_frame
+        return frame_mask.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1)
 
     # -- forward -------------------------------------------------------------------------------
     def forward(
@@ -328,24 +328,31 @@ class WorldDiT(ModelMixin, ConfigMixin):
         actions: torch.Tensor,
         drop_actions: torch.Tensor | None = None,
         cache: KVCache | None = None,
+        positions: torch.Tensor | None = None,
+        frame_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Velocity for latents x (B, T, C, H, W) at noise levels t (B, T) under actions (B, T, 25).
 
         ``drop_actions`` (B, T) bool replaces those frames' actions by "unknown" (training dropout,
         and the unconditional half of guidance). With ``cache``, x is the one frame that follows the
         cached ones (or it and the next); keys and values are left for ``cache.commit()``.
+        ``positions`` (T,) frame numbers and ``frame_mask`` (T, T) bool (frame i may see frame j)
+        replace the defaults 0..T-1 and frame-causal: teacher-forced training lays a clip out twice.
         """
         self.check_inputs(x, t, actions)
         b, frames = x.shape[:2]
-        if cache is not None and frames > 2:
-            raise ValueError(f"with a KV cache the model takes one or two frames at a time, got {frames}")
+        if cache is not None and (frames > 2 or positions is not None or frame_mask is not None):
+            raise ValueError("with a KV cache the model takes one or two frames at a time, at the cache's positions")
 
         # 1. tokens and per-frame conditioning
         h = self.patch_embed(self.patchify(x))  # (B, T, N, D)
         c = self.noise_embed(t) + self.action_embed(actions, drop_actions)  # (B, T, D)
-        mask = self.frame_causal_mask(frames, x.device) if frames > 1 else None
+        if frame_mask is None and frames > 1:
+            frame_mask = torch.ones(frames, frames, dtype=torch.bool, device=x.device).tril()
+        mask = self.token_mask(frame_mask) if frame_mask is not None else None
         if cache is None:
-            cos, sin = rope_angles(torch.arange(frames), self.grid, self.config.width // self.config.heads)
+            positions = torch.arange(frames) if positions is None else positions.cpu()
+            cos, sin = rope_angles(positions, self.grid, self.config.width // self.config.heads)
         else:
             tokens = frames * self.tokens_per_frame
             cos, sin, bias = cache.cos[:tokens], cache.sin[:tokens], cache.bias[:tokens]
