@@ -21,12 +21,11 @@ PROMPT_FRAMES = 8
 class ModelGame:
     """``reset()`` starts a fresh imagined world from the real game at the next seed; ``step`` imagines."""
 
-    def __init__(self, world: WorldModel, seed: int = 0, steps: int | None = None, compile: bool = True):
+    def __init__(self, world: WorldModel, seed: int = 0, rollout: RolloutConfig | None = None, compile: bool = True):
         self.world, self.seed = world, seed
         if compile:
             print("compiling the model for this CPU (about 30 s, once per start)...", flush=True)
-        self.session = WorldSession(world, RolloutConfig(steps=steps or RolloutConfig.steps, seed=seed),
-                                    compile=compile)
+        self.session = WorldSession(world, rollout, compile=compile)
 
     def reset(self) -> np.ndarray:
         prompt = make_prompt(f"game:{self.seed}", self.world, min(PROMPT_FRAMES, self.session.rollout.window - 1))

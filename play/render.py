@@ -46,9 +46,9 @@ def action_stream(prompt: Prompt, actions_file: str | None,
 
 
 def render(model: str | Path, out: str | Path, *, prompt: str = "game:0", actions: str | None = None,
-           frames: int = 200, compare: bool = False, upscale: int = 2, seed: int = 0, steps: int | None = None) -> int:
+           frames: int = 200, compare: bool = False, upscale: int = 2, rollout: RolloutConfig | None = None) -> int:
     world = WorldModel.load(model)
-    session = WorldSession(world, RolloutConfig(steps=steps or RolloutConfig.steps, seed=seed))
+    session = WorldSession(world, rollout)
     p = make_prompt(prompt, world, length=min(8, session.rollout.window - 1))
     if compare and p.game is None and p.recorded is None:
         raise UserError("--compare needs a game:SEED or dataset:DIR:EPISODE prompt (a real game to compare with)")

@@ -164,16 +164,31 @@ def test_a_tiny_model_overfits_a_tiny_sequence():
     assert first > 1.0 and logs["loss"] < 0.35, (first, logs)
 
 
-def test_cached_and_reference_modes_give_the_same_frames():
+@pytest.mark.parametrize("guidance", [1.0, 3.0])
+def test_cached_and_reference_modes_give_the_same_frames(guidance):
     torch.manual_seed(0)  # the bf16 tolerance below was checked on these weights
     model = randomized(WorldDiT(**TINY))
     x, _, a = inputs(b=1, t=3)
     out = {}
     for reference in (False, True):
-        r = Rollout(model, RolloutConfig(steps=3, seed=5), reference=reference)
+        r = Rollout(model, RolloutConfig(steps=3, seed=5, guidance=guidance), reference=reference)
         r.reset(x[0], a[0])
         out[reference] = torch.stack([r.step(a[0, i % 3]) for i in range(10)])
     # Until the window (8 frames: 3 prompt + 5 new) is full, the two are the same computation.
     torch.testing.assert_close(out[False][:5], out[True][:5], rtol=1e-5, atol=1e-5)
     # Then cached keys keep what the oldest frames saw of frames since dropped: equal to bf16 precision.
     torch.testing.assert_close(out[False], out[True], rtol=0, atol=2**-7)
+
+
+def test_action_guidance_moves_away_from_the_unknown_action():
+    torch.manual_seed(0)
+    model = randomized(WorldDiT(**TINY))
+    x, _, a = inputs(b=1, t=3)
+    frames = {}
+    for g in (0.0, 1.0, 3.0):  # 0: the "unknown action" prediction alone
+        r = Rollout(model, RolloutConfig(steps=1, seed=5, guidance=g))
+        r.reset(x[0], a[0])
+        frames[g] = r.step(a[0, 0])
+    # One step, so the frame is linear in the guided velocity: 3x the action's effect.
+    torch.testing.assert_close(frames[3.0] - frames[0.0], 3 * (frames[1.0] - frames[0.0]), rtol=0, atol=1e-4)
+    assert (frames[1.0] - frames[0.0]).abs().mean() > 1e-3

@@ -4,6 +4,7 @@ import numpy as np
 
 from train.eval_world import EvalConfig, evaluate, format_metrics, idm_labels
 from wm_video.actions import action_from_dict
+from wm_video.rollout import RolloutConfig
 
 
 def test_idm_labels_split_yaw_and_forward():
@@ -14,7 +15,7 @@ def test_idm_labels_split_yaw_and_forward():
 
 def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     cfg = EvalConfig(seeds=[5, 6], prompt=4, horizon=16, teacher_forced=2, stability_frames=120,
-                     idm_seeds=[7], idm_frames=60, idm_steps=20, steps=1)
+                     idm_seeds=[7], idm_frames=60, idm_steps=20, rollout=RolloutConfig(steps=1))
     m = evaluate(tiny_world, tmp_path / "report", cfg)
     assert len(m["autoregressive"]["psnr_by_horizon"]) == 16
     assert set(m["controllability"]) == {"delta_psnr@4", "delta_psnr@16"}

@@ -40,12 +40,12 @@ def test_a_compiled_session_makes_the_frames_of_an_eager_one(tiny_world):
 
 def test_render_compare_writes_real_beside_imagined(tiny_world, tmp_path):
     out = tmp_path / "r.mp4"
-    n = render(tiny_world, out, prompt="game:3", frames=6, compare=True, upscale=2, steps=2)
+    n = render(tiny_world, out, prompt="game:3", frames=6, compare=True, upscale=2, rollout=RolloutConfig(steps=2))
     frames = list(iter_video(out))
     assert n == len(frames) == 7 + 6  # prompt (window - 1) + imagined
     assert frames[0].shape == (64, 2 * (2 * 32 + 2), 3)
     gif = tmp_path / "r.gif"
-    render(tiny_world, gif, prompt="game:3", frames=3, upscale=1, steps=1)
+    render(tiny_world, gif, prompt="game:3", frames=3, upscale=1, rollout=RolloutConfig(steps=1, guidance=3))
     assert gif.stat().st_size > 0
 
 
@@ -76,7 +76,7 @@ def test_play_headless_with_a_model_on_a_worker_thread(tiny_world, tmp_path, mon
     from play.window import GameWindow
 
     recorder = SessionRecorder(tmp_path / "session", fps=20)
-    game = ModelGame(WorldModel.load(tiny_world), seed=2, steps=1, compile=False)
+    game = ModelGame(WorldModel.load(tiny_world), seed=2, rollout=RolloutConfig(steps=1), compile=False)
     window = GameWindow(BackgroundEnv(game), title="t", on_step=recorder)
     first = window.frame.copy()
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, {"key": pygame.K_w}))

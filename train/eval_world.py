@@ -50,7 +50,7 @@ class EvalConfig:
     idm_seeds: list[int] = field(default_factory=lambda: [9101, 9102, 9103, 9104, 9105, 9106])
     idm_frames: int = 400  # real frames per IDM training seed
     idm_steps: int = 600
-    steps: int = RolloutConfig.steps
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)  # the sampler: steps, guidance, ...
 
 
 @dataclass
@@ -151,7 +151,7 @@ def frame_statistics(frames: np.ndarray) -> np.ndarray:
 def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     world = WorldModel.load(model)
     size = (world.info.width, world.info.height)
-    session = WorldSession(world, RolloutConfig(steps=cfg.steps), compile=True)
+    session = WorldSession(world, cfg.rollout, compile=True)
     prompt = min(cfg.prompt, session.rollout.window - 1)
     episodes = [real_episode(s, prompt + cfg.horizon, size) for s in tqdm(cfg.seeds, desc="real episodes")]
     metrics: dict = {"model": str(model), "config": asdict(cfg)}

@@ -24,6 +24,20 @@ def _size(text: str) -> tuple[int, int]:
     return size
 
 
+def add_rollout_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
+    p.add_argument("--guidance", type=float,
+                   help="action guidance: > 1 strengthens what the keys do, at ~15%% of the speed (default 1: none)")
+
+
+def rollout_config(args: argparse.Namespace, seed: int = 0):
+    """The engine's defaults (wm_video.rollout.RolloutConfig) with --steps and --guidance over them."""
+    from .rollout import RolloutConfig
+
+    given = {k: getattr(args, k) for k in ("steps", "guidance") if getattr(args, k) is not None}
+    return RolloutConfig(seed=seed, **given)
+
+
 # -- commands ---------------------------------------------------------------------------------
 
 def cmd_game(args: argparse.Namespace) -> None:
@@ -126,7 +140,7 @@ def cmd_play(args: argparse.Namespace) -> None:
     model = resolve_model(args.model)
     world = WorldModel.load(model)
     recorder = SessionRecorder(args.record, world.info.fps) if args.record else None
-    env = BackgroundEnv(ModelGame(world, seed=args.seed, steps=args.steps))
+    env = BackgroundEnv(ModelGame(world, seed=args.seed, rollout=rollout_config(args)))
     GameWindow(env, title=f"wm-video: imagined by {model}", on_step=recorder).run()
     if recorder and (saved := recorder.save()):
         print(f"{saved}: session.mp4 + session.jsonl (wm-video import-video can read them)")
@@ -137,7 +151,7 @@ def cmd_render(args: argparse.Namespace) -> None:
     from wm_video.world_model import resolve_model
 
     n = render(resolve_model(args.model), args.out, prompt=args.prompt, actions=args.actions, frames=args.frames,
-               compare=args.compare, upscale=args.upscale, seed=args.seed, steps=args.steps)
+               compare=args.compare, upscale=args.upscale, rollout=rollout_config(args, seed=args.seed))
     print(f"{args.out}: {n} frames")
 
 
@@ -145,7 +159,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from train.eval_world import EvalConfig, evaluate, format_metrics
     from wm_video.world_model import resolve_model
 
-    cfg = EvalConfig() if args.steps is None else EvalConfig(steps=args.steps)
+    cfg = EvalConfig(rollout=rollout_config(args))
     if args.seeds:
         cfg.seeds = args.seeds
     if args.quick:
@@ -246,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("play", cmd_play, "play a world model in a window: your keys, its imagined frames")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--seed", type=int, default=0, help="seed of the real game that prompts it; R takes the next")
-    p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
+    add_rollout_args(p)
     p.add_argument("--record", help="save the session to this folder as mp4 + actions jsonl")
 
     p = command("render", cmd_render, "write a rollout to a video (mp4 or gif), optionally beside the real game")
@@ -260,13 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="put the real game beside, under the same actions")
     p.add_argument("--upscale", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
-    p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
+    add_rollout_args(p)
 
     p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="report folder: metrics.json, plots.png, real_vs_imagined.mp4")
     p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9004, never trained on)")
-    p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
+    add_rollout_args(p)
     p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
 
     p = command("ship", cmd_ship, "make a trained model the repository's default (bf16, with a model card)")

@@ -12,6 +12,12 @@ measure the speed-up. Both modes see the same inputs and give the same frames un
 is full; after that a cached frame keeps keys computed while it could still see frames that
 have since left the window, so the two differ by about bf16 precision.
 
+Action guidance (``guidance`` > 1): the first step of each frame also asks the model what the
+frame would be without its action ("unknown", which training's action dropout teaches) and
+moves away from that, so the action's effect is amplified: v = v_unknown + g (v_action -
+v_unknown). Both go through the model as one batch of two; later steps keep the layout
+that step chose and do without.
+
 Action convention: ``step(action)`` takes the action pressed while the latest frame is on
 screen and returns the frame that follows it; inside the model each frame is conditioned on
 the action that produced it.
@@ -41,6 +47,7 @@ class RolloutConfig:
     shift: float = 3.0  # > 1 spends more of the steps at high noise
     context_noise: float = 0.15  # level the context frames are noised to and labelled with
     window: int | None = None  # frames of context incl. the new one; default: 10, or max_frames if fewer
+    guidance: float = 1.0  # action guidance on each frame's first step; 1 = none
     seed: int = 0
 
 
@@ -96,18 +103,28 @@ class Rollout:
         return torch.full((1, frames), t, dtype=self.dtype)
 
     def _velocity(self, x: torch.Tensor, t: float, a: torch.Tensor, first: bool) -> torch.Tensor:
-        if not self.reference:
-            if not first:
-                return self.model(x, self._level(t), a, cache=self.cache)
+        """The new frame's velocity. With the cache, a frame's first step also carries the finished
+        frame before it (whose keys and values the cache then keeps); in reference mode every step
+        carries the whole context."""
+        t = self._level(t)
+        if self.reference:
+            n = self.context.shape[1]
+            x, t, a = (torch.cat([self.context, x], 1), torch.cat([self._level(self.config.context_noise, n), t], 1),
+                       torch.cat([self.context_actions, a], 1))
+        elif first:
             latent, level, action = self.finished
-            both = self.model(torch.cat([latent, x], 1), torch.cat([level, self._level(t)], 1),
-                              torch.cat([action, a], 1), cache=self.cache)
-            self.cache.commit()  # the finished frame's keys and values
-            return both[:, 1:]
-        n = self.context.shape[1]
-        levels = torch.cat([self._level(self.config.context_noise, n), self._level(t)], 1)
-        full = self.model(torch.cat([self.context, x], 1), levels, torch.cat([self.context_actions, a], 1))
-        return full[:, -1:]
+            x, t, a = torch.cat([latent, x], 1), torch.cat([level, t], 1), torch.cat([action, a], 1)
+        drop = None
+        if first and self.config.guidance != 1:  # a batch of two: with the action, and with it unknown
+            x, t, a = x.repeat(2, 1, 1, 1, 1), t.repeat(2, 1), a.repeat(2, 1, 1)
+            drop = torch.zeros(t.shape, dtype=torch.bool)
+            drop[1, -1] = True
+        v = self.model(x, t, a, drop_actions=drop, cache=self.cache)[:, -1:]
+        if first and not self.reference:
+            self.cache.commit()
+        if drop is not None:
+            v = v[1:] + self.config.guidance * (v[:1] - v[1:])
+        return v
 
     def _remember(self, latents: torch.Tensor, actions: torch.Tensor) -> None:
         """Add a finished frame (1, 1, C, h, w) to the context, noised to the context level."""

@@ -133,9 +133,10 @@ class KVCache:
             raise RuntimeError("commit() needs a model pass with this cache first")
         n = self.tokens_per_frame
         span = slice(self.slot * n, (self.slot + 1) * n)
+        b = self.keys.shape[1]  # a guided pass carries the frame twice, identical: keep the first
         for i, (k, v) in enumerate(self.pending):
-            self.keys[i, :, :, span] = k[:, :, :n]
-            self.values[i, :, :, span] = v[:, :, :n]
+            self.keys[i, :, :, span] = k[:b, :, :n]
+            self.values[i, :, :, span] = v[:b, :, :n]
         self.filled[self.slot] = True
         self.slot, self.frame, self.pending = (self.slot + 1) % self.slots, self.frame + 1, []
         self._update()
