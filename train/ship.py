@@ -56,7 +56,7 @@ A world model of the built-in Minecraft-like game at {world.info.width}x{world.i
 
 - VAE: {vae_params:.2f}M parameters, latent {'x'.join(map(str, world.vae.latent_shape))}.
 - DiT: {params:.1f}M parameters, width {dit.config.width}, depth {dit.config.depth}, {dit.tokens_per_frame} tokens
-  per frame, {dit.config.max_frames}-frame window.
+  per frame, trained on clips of up to {dit.config.max_frames} frames.
 - Stored in bf16 safetensors: {size / 2**20:.1f} MB. Hardware of the figures below: {platform.processor() or
   platform.machine()}, {m['speed']['threads']} threads.
 
