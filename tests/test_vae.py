@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -93,6 +94,14 @@ def test_train_resume_encode_and_eval_end_to_end(tiny_dataset, tmp_path):
     cfg.steps = 6
     train_vae(tiny_dataset, run, cfg)
     assert (run / "checkpoints" / "step_0000006").exists()
+
+    # Fine-tuning only the decoder keeps the encoder, so latents made before stay valid.
+    with pytest.raises(ValueError, match="decoder_only needs init"):
+        train_vae(tiny_dataset, tmp_path / "decoder", replace(cfg, decoder_only=True))
+    train_vae(tiny_dataset, tmp_path / "decoder", replace(cfg, steps=2, decoder_only=True), init=run / "vae")
+    before, after = (FrameVAE.from_pretrained(str(d / "vae")) for d in (run, tmp_path / "decoder"))
+    for name, weight in before.state_dict().items():
+        assert torch.equal(weight, after.state_dict()[name]) == name.startswith("encoder."), name
 
     latents = tmp_path / "latents"
     assert encode_dataset(tiny_dataset, run / "vae", latents) == 2

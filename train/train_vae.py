@@ -3,6 +3,8 @@
 Losses: L1 + MSE on pixels, L1 on image gradients (keeps block edges and texel speckle
 sharp; no pretrained perceptual network is available offline) and a small KL term.
 Checkpoints every ``checkpoint_every`` steps; a rerun with the same ``--out`` resumes.
+With ``decoder_only`` the encoder of ``init`` stays frozen, so its latents, and any DiT trained
+on them, stay valid while the decoder gets sharper (as Stable Diffusion's ft-MSE decoder did).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class VAETrainConfig:
     log_every: int = 25
     image_every: int = 250
     seed: int = 0
+    decoder_only: bool = False  # fine-tune the decoder of ``init``; the encoder (the latent space) stays
     vae: dict = field(default_factory=dict)  # FrameVAE constructor arguments (ignored when resuming)
 
 
@@ -73,6 +76,11 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
                               gradient_accumulation_steps=cfg.grad_accum)
     set_seed(cfg.seed)
     latest = latest_checkpoint(out)
+    if cfg.decoder_only and latest is None and init is None:
+        raise ValueError("decoder_only needs init: the trained VAE whose encoder (latent space) to keep")
+    started = json.loads((out / "train_config.json").read_text()) if latest is not None else {}
+    if latest is not None and started.get("decoder_only", False) != cfg.decoder_only:
+        raise ValueError(f"{out}: resume it with decoder_only={not cfg.decoder_only}, as it was started")
     if latest is not None:
         vae = FrameVAE.from_config(json.loads((out / "vae_config.json").read_text()))
     elif init is not None:
@@ -86,7 +94,10 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
         (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
     source = FrameSource(data, image_size=tuple(vae.config.image_size))
 
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
+    if cfg.decoder_only:
+        vae.encoder.requires_grad_(False)
+    trained = vae.decoder if cfg.decoder_only else vae
+    optimizer = torch.optim.AdamW(trained.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     scheduler = schedule(optimizer, cfg.warmup, cfg.steps)
     vae, optimizer = accelerator.prepare(vae, optimizer)
     counter = restore(accelerator, latest, scheduler)  # the schedule counts optimizer steps

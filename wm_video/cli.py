@@ -99,7 +99,8 @@ def cmd_train_vae(args: argparse.Namespace) -> None:
     from train.train_vae import VAETrainConfig, train_vae
 
     cfg = VAETrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-                         checkpoint_every=args.checkpoint_every, vae={"latent_channels": args.latent_channels})
+                         checkpoint_every=args.checkpoint_every, decoder_only=args.decoder_only,
+                         vae={"latent_channels": args.latent_channels})
     path = train_vae(args.data, args.out, cfg, init=args.init)
     print(f"{path}: VAE saved; TensorBoard logs in {args.out}")
 
@@ -232,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latent-channels", type=int, default=16, help="C of the 16x16xC latent (new runs only)")
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--init", help="start from these VAE weights (a saved VAE folder) instead of scratch")
+    p.add_argument("--decoder-only", action="store_true",
+                   help="train only the decoder of --init: its latents, and a DiT trained on them, stay valid")
 
     p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE")
     p.add_argument("--data", required=True)
