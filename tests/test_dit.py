@@ -73,6 +73,22 @@ def test_teacher_forced_layout_predicts_each_frame_from_its_past_as_play_does():
         torch.testing.assert_close(both[:, n + k], alone[:, -1], rtol=1e-4, atol=1e-5)
 
 
+def test_own_past_guesses_each_frame_from_the_real_frames_before_it():
+    from train.train_dit import own_predictions
+
+    model = randomized(WorldDiT(**TINY))
+    z, a = torch.randn(2, 4, 4, 4, 4), torch.randn(2, 4, 25)
+    torch.manual_seed(1)
+    guess = own_predictions(model, z, a, DiTTrainConfig())
+    assert torch.equal(guess[:, 0], z[:, 0]) and not torch.allclose(guess[:, 1:], z[:, 1:])
+    later = z.clone()
+    later[:, 3] += 1.0  # changing frame 3 changes only the guess of frame 3
+    torch.manual_seed(1)
+    changed = own_predictions(model, later, a, DiTTrainConfig())
+    torch.testing.assert_close(changed[:, :3], guess[:, :3])
+    assert not torch.allclose(changed[:, 3], guess[:, 3])
+
+
 def test_kv_cache_is_a_sliding_window_of_fixed_size():
     """Past the window, the cached model sees exactly the last frames, as a full forward over them does."""
     model = randomized(WorldDiT(**TINY))

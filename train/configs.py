@@ -31,6 +31,7 @@ class DiTTrainConfig:
     action_dropout: float = 0.1  # per frame: lets guidance strengthen actions at sampling
     context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
     diffusion_forcing: float = 0.5  # share of steps with a free noise level per frame; the rest teacher-forced
+    own_past: float = 0.5  # share of teacher-forced steps whose past is the model's own guesses (costs a forward)
     compile: bool = False
     checkpoint_every: int = 500
     log_every: int = 25

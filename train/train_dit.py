@@ -6,7 +6,9 @@ twice, first its frames lightly noised (up to ``context_noise_max``, labelled wi
 as the past, then the same frames noisy; each noisy frame sees the past before it and itself,
 so every frame is a next-frame prediction (one clip of play-like context gave only its last
 frame before, and the model learned to copy instead of to move). The noised past teaches the
-model to trust a slightly wrong history: that is what keeps long rollouts from drifting.
+model to trust a slightly wrong history, and in ``own_past`` of the teacher-forced steps the
+past is the model's own one-step guesses of those frames, the kind of history play gives it:
+both are there to keep long rollouts from drifting.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tqdm import tqdm
 
 from data_tools.dataset import DatasetError
 from wm_video.actions import ACTION_DIM
-from wm_video.diffusion import add_noise, training_levels, velocity_target
+from wm_video.diffusion import add_noise, predicted_clean, training_levels, velocity_target
 from wm_video.errors import UserError
 from wm_video.models.dit import WorldDiT
 from wm_video.models.loading import load_model
@@ -58,17 +60,43 @@ def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torc
 
 def teacher_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
                          ) -> tuple[torch.Tensor, dict]:
-    n = latents.shape[1] // 2  # the same token count as a diffusion-forcing step
-    z, a = latents[:, :n].repeat(1, 2, 1, 1, 1), actions[:, :n].repeat(1, 2, 1)
-    b, device = z.shape[0], z.device
-    past = torch.rand(b, n, device=device) * cfg.context_noise_max
-    levels = torch.cat([past, training_levels((b, n)).to(device)], dim=1)
+    n = latents.shape[1] // 2  # past + noisy copies: the same token count as a diffusion-forcing step
+    z, a = latents[:, :n], actions[:, :n]
+    own = bool(torch.rand(()) < cfg.own_past)
+    past = own_predictions(model, z, a, cfg) if own else z
     noise = torch.randn_like(z)
-    drop = torch.rand(levels.shape, device=device) < cfg.action_dropout
-    v = model(add_noise(z, noise, levels), levels, a, drop_actions=drop,
-              positions=torch.arange(n).repeat(2), frame_mask=teacher_forcing_mask(n, device)).float()
-    loss = (v - velocity_target(z, noise))[:, n:].pow(2).mean()
-    return loss, {"loss": loss.item(), "loss_teacher_forced": loss.item()}
+    levels = training_levels(z.shape[:2]).to(z.device)
+    v = teacher_forced_velocity(model, past, add_noise(z, noise, levels), levels, a, cfg, cfg.action_dropout)
+    loss = (v - velocity_target(z, noise)).pow(2).mean()
+    return loss, {"loss": loss.item(), f"loss_teacher_forced{'_own_past' if own else ''}": loss.item()}
+
+
+def teacher_forced_velocity(model: WorldDiT, past: torch.Tensor, noisy: torch.Tensor, levels: torch.Tensor,
+                            actions: torch.Tensor, cfg: DiTTrainConfig, action_dropout: float) -> torch.Tensor:
+    """The model's velocity for each noisy frame i (B, n, ...) seeing past frames < i, lightly noised."""
+    b, n = levels.shape
+    past_levels = torch.rand(b, n, device=levels.device) * cfg.context_noise_max
+    x = torch.cat([add_noise(past, torch.randn_like(past), past_levels), noisy], dim=1)
+    t = torch.cat([past_levels, levels], dim=1)
+    drop = torch.rand(t.shape, device=t.device) < action_dropout
+    v = model(x, t, actions.repeat(1, 2, 1), drop_actions=drop, positions=torch.arange(n).repeat(2),
+              frame_mask=teacher_forcing_mask(n, levels.device))
+    return v[:, n:].float()
+
+
+@torch.no_grad()
+def own_predictions(model: WorldDiT, z: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig) -> torch.Tensor:
+    """Clean frames (B, n, ...) with frames 1.. replaced by the model's own one-step guesses of them.
+
+    In play the past is the model's own output, blurrier than the game; a model trained only on
+    real pasts compounds that blur frame by frame until the picture dissolves into sky-coloured
+    haze. Each guess sees the real frames before it and its frame noised to a level in [0.5, 1]
+    (the sampler's last step starts at 0.6 with the play defaults), the errors play gives it.
+    """
+    levels = 0.5 + 0.5 * torch.rand(z.shape[:2], device=z.device)
+    noisy = add_noise(z, torch.randn_like(z), levels)
+    guess = predicted_clean(noisy, teacher_forced_velocity(model, z, noisy, levels, actions, cfg, 0.0), levels)
+    return torch.cat([z[:, :1], guess[:, 1:].to(z.dtype)], dim=1)
 
 
 def teacher_forcing_mask(n: int, device=None) -> torch.Tensor:
