@@ -17,7 +17,8 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     cfg = EvalConfig(seeds=[5, 6], prompt=4, horizon=16, teacher_forced=2, stability_frames=120,
                      idm_seeds=[7], idm_frames=60, idm_steps=20, rollout=RolloutConfig(steps=1))
     m = evaluate(tiny_world, tmp_path / "report", cfg)
-    assert len(m["autoregressive"]["psnr_by_horizon"]) == 16
+    assert len(m["autoregressive"]["psnr_by_horizon"]) == len(m["autoregressive"]["still_psnr_by_horizon"]) == 16
+    assert np.isfinite(m["teacher_forced"]["copy_last_frame_psnr"])  # the do-nothing baseline
     assert set(m["controllability"]) == {"delta_psnr@4", "delta_psnr@16"}
     assert 0 <= m["action_following"]["idm_accuracy_real"] <= 1
     assert m["stability"]["frames"] == 120 and len(m["stability"]["in_range_share_by_100_frames"]) == 2

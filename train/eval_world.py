@@ -6,6 +6,7 @@ under the same actions (the scripted explorer's), on seeds never used in trainin
 * VAE reconstruction PSNR / SSIM;
 * teacher-forced next frame: context from the real game, one frame imagined;
 * autoregressive PSNR / SSIM at horizons 1..H (only the prompt is real), plotted;
+* beside both, what a model that has learnt nothing scores: the last real frame held still;
 * controllability: autoregressive PSNR with the true actions minus with the same actions
   shuffled in time, at horizons 4 and 16 (Genie's delta-PSNR);
 * action following: an inverse dynamics model (IDM) trained here on real frame pairs predicts
@@ -163,14 +164,16 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     metrics["vae"] = {"psnr": float(p.mean()), "ssim": float(s.mean())}
 
     # 2. teacher-forced next frame
-    tf_p, tf_s = [], []
+    tf_p, tf_s, copy_p = [], [], []
     for e in tqdm(episodes, desc="teacher-forced"):
         for t in np.linspace(prompt, len(e.frames) - 2, cfg.teacher_forced).astype(int):
             session.reset(e.frames[:t + 1], e.actions[:t + 1])
             p, s = quality(session.step(e.actions[t])[None], e.frames[t + 1:t + 2])
             tf_p.append(p[0])
             tf_s.append(s[0])
-    metrics["teacher_forced"] = {"psnr": float(np.mean(tf_p)), "ssim": float(np.mean(tf_s))}
+            copy_p.append(quality(e.frames[t:t + 1], e.frames[t + 1:t + 2])[0][0])
+    metrics["teacher_forced"] = {"psnr": float(np.mean(tf_p)), "ssim": float(np.mean(tf_s)),
+                                 "copy_last_frame_psnr": float(np.mean(copy_p))}
 
     # 3. autoregressive, and 4. the same with the actions shuffled in time
     rng = np.random.default_rng(0)
@@ -184,9 +187,12 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
         shuffled[prompt - 1:-1] = shuffled[prompt - 1:-1][rng.permutation(cfg.horizon)]
         shuffled_p.append(quality(imagine(session, e, prompt, shuffled), e.frames[prompt:])[0])
     curve_p, curve_s, curve_shuffled = (np.mean(c, axis=0) for c in (curves_p, curves_s, shuffled_p))
+    curve_still = np.mean([quality(np.repeat(e.frames[prompt - 1:prompt], cfg.horizon, 0), e.frames[prompt:])[0]
+                           for e in episodes], axis=0)
     metrics["autoregressive"] = {"psnr_by_horizon": curve_p.round(3).tolist(),
                                  "ssim_by_horizon": curve_s.round(4).tolist(),
-                                 **{f"psnr@{h}": float(curve_p[h - 1]) for h in (1, 4, 16, 64) if h <= cfg.horizon}}
+                                 **{f"psnr@{h}": float(curve_p[h - 1]) for h in (1, 4, 16, 64) if h <= cfg.horizon},
+                                 "still_psnr_by_horizon": curve_still.round(3).tolist()}
     metrics["controllability"] = {f"delta_psnr@{h}": float(curve_p[h - 1] - curve_shuffled[h - 1])
                                   for h in (4, 16) if h <= cfg.horizon}
 
@@ -232,13 +238,13 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     metrics["speed"] = {"fps": 1 / statistics.median(steady), "latency_p90_ms": float(np.percentile(steady, 90)) * 1000,
                         "threads": torch.get_num_threads()}
 
-    _write_report(Path(out), metrics, curve_p, curve_shuffled, stats, low, high,
+    _write_report(Path(out), metrics, curve_p, curve_shuffled, curve_still, stats, low, high,
                   episodes[0], fakes[0], prompt, world.info.fps)
     return metrics
 
 
-def _write_report(out: Path, metrics: dict, curve, curve_shuffled, stats, low, high, episode, imagined, prompt,
-                  fps) -> None:
+def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, stats, low, high, episode, imagined,
+                  prompt, fps) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -249,6 +255,7 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, stats, low, h
     h = np.arange(1, len(curve) + 1)
     ax[0].plot(h, curve, label="true actions")
     ax[0].plot(h, curve_shuffled, label="shuffled actions", linestyle="--")
+    ax[0].plot(h, curve_still, label="last prompt frame held", linestyle=":", color="gray")
     ax[0].set(xlabel="frames after the prompt", ylabel="PSNR (dB)", title="autoregressive PSNR vs the real game")
     ax[0].legend()
     names = ["mean R", "mean G", "mean B", "contrast"]
@@ -270,13 +277,16 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, stats, low, h
 
 
 def format_metrics(m: dict) -> str:
-    ar = m["autoregressive"]
+    ar, tf = m["autoregressive"], m["teacher_forced"]
+    still = "  ".join(f"{h}: {ar['still_psnr_by_horizon'][h - 1]:.2f}" for h in (1, 4, 16, 64)
+                      if h <= len(ar["still_psnr_by_horizon"]))
     lines = [
         f"model {m['model']}",
         f"  VAE reconstruction        PSNR {m['vae']['psnr']:.2f} dB  SSIM {m['vae']['ssim']:.3f}",
-        f"  teacher-forced next frame PSNR {m['teacher_forced']['psnr']:.2f} dB  "
-        f"SSIM {m['teacher_forced']['ssim']:.3f}",
+        f"  teacher-forced next frame PSNR {tf['psnr']:.2f} dB  "
+        f"SSIM {tf['ssim']:.3f}  (last frame copied: {tf['copy_last_frame_psnr']:.2f} dB)",
         "  autoregressive PSNR       " + "  ".join(f"{k.split('@')[1]}: {v:.2f}" for k, v in ar.items() if "@" in k),
+        f"    last prompt frame held  {still}",
         "  controllability           " + "  ".join(f"dPSNR@{k.split('@')[1]}: {v:+.2f} dB"
                                                      for k, v in m["controllability"].items()),
         f"  action following (IDM)    {m['action_following']['idm_accuracy_imagined']:.2f} imagined vs "
