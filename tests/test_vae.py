@@ -15,6 +15,7 @@ from train.encode import encode_dataset
 from train.eval_vae import evaluate_vae
 from train.train_vae import VAETrainConfig, train_vae, vae_loss
 from wm_video.cli import main
+from wm_video.errors import UserError
 from wm_video.models.loading import ModelError, load_model
 from wm_video.models.vae import FrameVAE
 
@@ -96,7 +97,7 @@ def test_train_resume_encode_and_eval_end_to_end(tiny_dataset, tmp_path):
     assert (run / "checkpoints" / "step_0000006").exists()
 
     # Fine-tuning only the decoder keeps the encoder, so latents made before stay valid.
-    with pytest.raises(ValueError, match="decoder_only needs init"):
+    with pytest.raises(UserError, match="--decoder-only needs --init"):
         train_vae(tiny_dataset, tmp_path / "decoder", replace(cfg, decoder_only=True))
     train_vae(tiny_dataset, tmp_path / "decoder", replace(cfg, steps=2, decoder_only=True), init=run / "vae")
     before, after = (FrameVAE.from_pretrained(str(d / "vae")) for d in (run, tmp_path / "decoder"))

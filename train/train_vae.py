@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from data_tools.dataset import read_info
+from wm_video.errors import UserError
 from wm_video.metrics import psnr
 from wm_video.models.vae import FrameVAE
 
@@ -77,10 +78,11 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
     set_seed(cfg.seed)
     latest = latest_checkpoint(out)
     if cfg.decoder_only and latest is None and init is None:
-        raise ValueError("decoder_only needs init: the trained VAE whose encoder (latent space) to keep")
+        raise UserError("--decoder-only needs --init: the trained VAE whose encoder (latent space) to keep")
     started = json.loads((out / "train_config.json").read_text()) if latest is not None else {}
     if latest is not None and started.get("decoder_only", False) != cfg.decoder_only:
-        raise ValueError(f"{out}: resume it with decoder_only={not cfg.decoder_only}, as it was started")
+        raise UserError(f"{out}: was started {'without' if cfg.decoder_only else 'with'} --decoder-only; "
+                        "resume it the same way")
     if latest is not None:
         vae = FrameVAE.from_config(json.loads((out / "vae_config.json").read_text()))
     elif init is not None:
