@@ -79,11 +79,10 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
     latest = latest_checkpoint(out)
     if cfg.decoder_only and latest is None and init is None:
         raise UserError("--decoder-only needs --init: the trained VAE whose encoder (latent space) to keep")
-    started = json.loads((out / "train_config.json").read_text()) if latest is not None else {}
-    if latest is not None and started.get("decoder_only", False) != cfg.decoder_only:
-        raise UserError(f"{out}: was started {'without' if cfg.decoder_only else 'with'} --decoder-only; "
-                        "resume it the same way")
     if latest is not None:
+        if json.loads((out / "train_config.json").read_text()).get("decoder_only", False) != cfg.decoder_only:
+            raise UserError(f"{out}: was started {'without' if cfg.decoder_only else 'with'} --decoder-only; "
+                            "resume it the same way")
         vae = FrameVAE.from_config(json.loads((out / "vae_config.json").read_text()))
     elif init is not None:
         vae = FrameVAE.from_pretrained(str(init))  # continue from released weights
