@@ -1,6 +1,15 @@
 """DiT training throughput on this CPU: frames/s and achieved GFLOP/s against a bf16 matmul timed in the same run.
 
-    python benchmarks/bench_dit.py [--model default] [--batch 8] [--frames 16]
+    python benchmarks/bench_dit.py [--model default] [--batch 8] [--frames 16] [--compile]
+
+A training step is one of three kinds (train/train_dit.py): diffusion forcing, teacher forcing on
+the real past, teacher forcing on the model's own past (an extra no-grad forward). Each is timed
+on its own; the summary weighs them as the default config draws them.
+
+FLOPs are model FLOPs: torch's FlopCounterMode for the matmuls, plus attention, which it does not
+count on CPUs (it has no formula for the CPU flash-attention kernel): 4 * d FLOPs per query-key
+pair the mask allows, forward, and twice that backward. Masked-out pairs are not counted, although
+the kernel spends time on some of them.
 
 Target (dynamics issue): >= 40% of the bf16 matmul's GFLOP/s.
 """
@@ -22,6 +31,53 @@ from train.train_dit import dit_loss  # noqa: E402
 from wm_video.models.dit import WorldDiT  # noqa: E402
 
 
+def allowed_pairs(query: torch.Tensor, key: torch.Tensor, attn_mask: torch.Tensor | None, is_causal: bool) -> int:
+    """Query-key pairs attention computes, summed over batch and heads."""
+    b, h, n, s = *query.shape[:2], query.shape[-2], key.shape[-2]
+    if attn_mask is None:
+        per_head = n * (n + 1) // 2 if is_causal else n * s
+        return b * h * per_head
+    allowed = attn_mask if attn_mask.dtype == torch.bool else attn_mask > float("-inf")
+    return int(allowed.expand(b, h, n, s).sum())
+
+
+def attention_forward_flops(query, key, value, dropout_p=0.0, is_causal=False, *, attn_mask=None, scale=None,
+                            out_val=None):
+    return 4 * query.shape[-1] * allowed_pairs(query, key, attn_mask, is_causal)
+
+
+def attention_backward_flops(grad_out, query, key, value, out, logsumexp, dropout_p, is_causal, *, attn_mask=None,
+                             scale=None, out_val=None):
+    return 2 * attention_forward_flops(query, key, value, is_causal=is_causal, attn_mask=attn_mask)
+
+
+attention_forward_flops._get_raw = attention_backward_flops._get_raw = True  # FlopCounterMode: pass the tensors
+ATTENTION_FLOPS = {
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: attention_forward_flops,
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: attention_backward_flops,
+}
+
+
+def measure(model, forward, opt, z: torch.Tensor, a: torch.Tensor, cfg: DiTTrainConfig) -> tuple[float, int, int]:
+    """(median seconds per training step, its FLOPs, of which attention) for steps drawn as ``cfg`` says."""
+
+    def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss, _ = dit_loss(forward, z, a, cfg)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    seconds = median_seconds(step, repeats=5, warmup=2)
+    with FlopCounterMode(display=False, custom_mapping=ATTENTION_FLOPS) as counter:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss, _ = dit_loss(model, z, a, cfg)
+        loss.backward()
+    opt.zero_grad(set_to_none=True)
+    attention = sum(n for op, n in counter.get_flop_counts()["Global"].items() if "attention" in str(op))
+    return seconds, counter.get_total_flops(), attention
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default", choices=list(DIT_PRESETS))
@@ -31,37 +87,35 @@ def main() -> None:
     args = parser.parse_args()
 
     model = WorldDiT(latent_channels=16, latent_size=(16, 16), **DIT_PRESETS[args.model])
-    cfg = DiTTrainConfig(model=args.model, clip_frames=args.frames)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     forward = torch.compile(model) if args.compile else model
     z = torch.randn(args.batch, args.frames, 16, 16, 16)
     a = torch.randn(args.batch, args.frames, 25)
-
-    def step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            loss, _ = dit_loss(forward, z, a, cfg)
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-
-    with FlopCounterMode(display=False) as counter:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            loss, _ = dit_loss(model, z, a, cfg)
-        loss.backward()
-    opt.zero_grad(set_to_none=True)
-    flops = counter.get_total_flops()
-    seconds = median_seconds(step, repeats=5, warmup=2)
-    ceiling = matmul_gflops()
-    achieved = flops / seconds / 1e9
+    df, own = DiTTrainConfig().diffusion_forcing, DiTTrainConfig().own_past
+    kinds = {  # name: (the config that always draws this kind, its share of steps under the default config)
+        "diffusion forcing": (1.0, 0.0, df),
+        "teacher forcing, real past": (0.0, 0.0, (1 - df) * (1 - own)),
+        "teacher forcing, own past": (0.0, 1.0, (1 - df) * own),
+    }
+    ceiling = matmul_gflops()  # timed again after the steps; the higher one counts (noisy, shared machines)
     params = sum(p.numel() for p in model.parameters())
     print(f"\nDiT '{args.model}' ({params / 1e6:.1f}M params, {model.tokens_per_frame} tokens/frame), "
-          f"batch {args.batch} x {args.frames} frames, bf16 autocast, {torch.get_num_threads()} threads")
-    print(f"{'step time':<28}{seconds:>10.2f} s")
-    print(f"{'training frames/s':<28}{args.batch * args.frames / seconds:>10.1f}")
-    print(f"{'GFLOP per step (fwd+bwd)':<28}{flops / 1e9:>10.1f}")
-    print(f"{'achieved GFLOP/s':<28}{achieved:>10.1f}")
-    print(f"{'bf16 matmul GFLOP/s':<28}{ceiling:>10.1f}")
-    print(f"share of the matmul ceiling: {achieved / ceiling:.0%} (target >= 40%)")
+          f"batch {args.batch} x {args.frames} frames, bf16 autocast, {torch.get_num_threads()} threads"
+          f"{', compiled' if args.compile else ''}")
+    print(f"{'step kind':<28}{'share':>7}{'s/step':>9}{'GFLOP':>8}{'of them attn':>14}{'GFLOP/s':>9}{'frames/s':>10}")
+    mean_seconds = mean_flops = 0.0
+    for name, (diffusion_forcing, own_past, share) in kinds.items():
+        cfg = DiTTrainConfig(clip_frames=args.frames, diffusion_forcing=diffusion_forcing, own_past=own_past)
+        seconds, flops, attention = measure(model, forward, opt, z, a, cfg)
+        print(f"{name:<28}{share:>7.0%}{seconds:>9.2f}{flops / 1e9:>8.0f}{attention / flops:>14.0%}"
+              f"{flops / seconds / 1e9:>9.0f}{args.batch * args.frames / seconds:>10.1f}")
+        mean_seconds += share * seconds
+        mean_flops += share * flops
+    achieved = mean_flops / mean_seconds / 1e9
+    ceiling = max(ceiling, matmul_gflops())
+    print(f"mixed as in training: {mean_seconds:.2f} s/step, {args.batch * args.frames / mean_seconds:.1f} "
+          f"frames/s, {achieved:.0f} GFLOP/s = {achieved / ceiling:.0%} of the bf16 matmul's {ceiling:.0f} "
+          "(target >= 40%)")
 
 
 if __name__ == "__main__":
