@@ -62,6 +62,7 @@ class WorldModel:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         for name, module in (("vae", self.vae), ("dit", self.dit)):
+            module.register_to_config(_name_or_path=name)  # not the folder it was loaded from: no local paths
             cast(module, dtype).save_pretrained(str(tmp / name), safe_serialization=True)
             module.float()
         (tmp / "model.json").write_text(json.dumps(asdict(self.info), indent=2))
