@@ -74,7 +74,8 @@ def measure(model, forward, opt, z: torch.Tensor, a: torch.Tensor, cfg: DiTTrain
             loss, _ = dit_loss(model, z, a, cfg)
         loss.backward()
     opt.zero_grad(set_to_none=True)
-    attention = sum(n for op, n in counter.get_flop_counts()["Global"].items() if "attention" in str(op))
+    counts = counter.get_flop_counts()["Global"]
+    attention = sum(counts.get(op, 0) for op in ATTENTION_FLOPS)
     return seconds, counter.get_total_flops(), attention
 
 
@@ -91,8 +92,9 @@ def main() -> None:
     forward = torch.compile(model) if args.compile else model
     z = torch.randn(args.batch, args.frames, 16, 16, 16)
     a = torch.randn(args.batch, args.frames, 25)
-    df, own = DiTTrainConfig().diffusion_forcing, DiTTrainConfig().own_past
-    kinds = {  # name: (the config that always draws this kind, its share of steps under the default config)
+    default = DiTTrainConfig()
+    df, own = default.diffusion_forcing, default.own_past
+    kinds = {  # name: (diffusion_forcing, own_past) that always draw this kind, its share under the defaults
         "diffusion forcing": (1.0, 0.0, df),
         "teacher forcing, real past": (0.0, 0.0, (1 - df) * (1 - own)),
         "teacher forcing, own past": (0.0, 1.0, (1 - df) * own),
