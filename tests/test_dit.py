@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from train.configs import DIT_PRESETS, DiTTrainConfig, load_config
-from wm_video.diffusion import add_noise, euler_step, sampling_levels, velocity_target
+from wm_video.diffusion import add_noise, euler_step, sampling_levels, training_levels, velocity_target
 from wm_video.errors import UserError
 from wm_video.models.dit import KVCache, WorldDiT
 from wm_video.models.loading import load_model
@@ -105,7 +105,11 @@ def test_kv_cache_is_a_sliding_window_of_fixed_size():
     for i in range(7):
         out = one(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
         cache.commit()
-    torch.testing.assert_close(out, one(x[:, 4:], t[:, 4:], a[:, 4:])[:, -1:], rtol=1e-4, atol=1e-5)
+    # Frame 4 was made with frame 3 as the frame before it, which only frame 4 itself still sees.
+    window = torch.ones(4, 4, dtype=torch.bool).tril()
+    window[2:, 0] = False
+    full = one(x[:, 3:], t[:, 3:], a[:, 3:], positions=torch.arange(3, 7), frame_mask=window)
+    torch.testing.assert_close(out, full[:, -1:], rtol=1e-4, atol=1e-5)
 
 
 def test_save_load_round_trip_is_exact(tmp_path):
@@ -146,6 +150,11 @@ def test_flow_matching_math():
     for a, b in zip(levels[:-1], levels[1:], strict=True):
         x = euler_step(x, velocity_target(z, e), torch.full((1, 2), float(a)), torch.full((1, 2), float(b)))
     torch.testing.assert_close(x, z)
+    # Training draws levels in (0, 1), shifted towards noise as the sampler's levels are.
+    g = torch.Generator().manual_seed(0)
+    plain, shifted = training_levels((10000,), generator=g), training_levels((10000,), 3.0, generator=g)
+    assert shifted.min() > 0 and shifted.max() < 1
+    assert (shifted > levels[1]).float().mean() > 3 * (plain > levels[1]).float().mean()
 
 
 def test_rollout_is_deterministic_and_memory_stays_bounded():

@@ -29,6 +29,7 @@ class DiTTrainConfig:
     weight_decay: float = 0.01
     ema_decay: float = 0.999
     action_dropout: float = 0.1  # per frame: lets guidance strengthen actions at sampling
+    level_shift: float = 3.0  # training noise levels shifted towards noise as the sampler's (RolloutConfig.shift)
     context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
     diffusion_forcing: float = 0.5  # share of steps with a free noise level per frame; the rest teacher-forced
     own_past: float = 0.5  # share of teacher-forced steps whose past is the model's own guesses (costs a forward)

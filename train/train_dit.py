@@ -50,7 +50,7 @@ def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg:
 
 def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
                            ) -> tuple[torch.Tensor, dict]:
-    levels = training_levels(latents.shape[:2]).to(latents.device)
+    levels = training_levels(latents.shape[:2], cfg.level_shift).to(latents.device)
     noise = torch.randn_like(latents)
     drop = torch.rand(levels.shape, device=latents.device) < cfg.action_dropout
     v = model(add_noise(latents, noise, levels), levels, actions, drop_actions=drop).float()
@@ -65,7 +65,7 @@ def teacher_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.
     own = bool(torch.rand(()) < cfg.own_past)
     past = own_predictions(model, z, a, cfg) if own else z
     noise = torch.randn_like(z)
-    levels = training_levels(z.shape[:2]).to(z.device)
+    levels = training_levels(z.shape[:2], cfg.level_shift).to(z.device)
     v = teacher_forced_velocity(model, past, add_noise(z, noise, levels), levels, a, cfg, cfg.action_dropout)
     loss = (v - velocity_target(z, noise)).pow(2).mean()
     return loss, {"loss": loss.item(), f"loss_teacher_forced{'_own_past' if own else ''}": loss.item()}

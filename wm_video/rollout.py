@@ -107,10 +107,14 @@ class Rollout:
         frame before it (whose keys and values the cache then keeps); in reference mode every step
         carries the whole context."""
         t = self._level(t)
+        frame_mask = None
         if self.reference:
             n = self.context.shape[1]
             x, t, a = (torch.cat([self.context, x], 1), torch.cat([self._level(self.config.context_noise, n), t], 1),
                        torch.cat([self.context_actions, a], 1))
+            frame_mask = torch.ones(n + 1, n + 1, dtype=torch.bool).tril()
+            if n == self.window:  # the oldest frame has left the window: only the next one sees it, as its frame before
+                frame_mask[2:, 0] = False
         elif first:
             latent, level, action = self.finished
             x, t, a = torch.cat([latent, x], 1), torch.cat([level, t], 1), torch.cat([action, a], 1)
@@ -119,7 +123,7 @@ class Rollout:
             x, t, a = x.repeat(2, 1, 1, 1, 1), t.repeat(2, 1), a.repeat(2, 1, 1)
             drop = torch.zeros(t.shape, dtype=torch.bool)
             drop[1, -1] = True
-        v = self.model(x, t, a, drop_actions=drop, cache=self.cache)[:, -1:]
+        v = self.model(x, t, a, drop_actions=drop, cache=self.cache, frame_mask=frame_mask)[:, -1:]
         if first and not self.reference:
             self.cache.commit()
         if drop is not None:
@@ -133,7 +137,7 @@ class Rollout:
         noisy = add_noise(latents.to(self.dtype), noise, level)
         actions = actions.to(self.dtype)
         if self.reference:
-            keep = self.window - 1
+            keep = self.window  # the window's frames and the one before the oldest (the oldest's frame before)
             self.context = noisy if self.context is None else torch.cat([self.context, noisy], 1)[:, -keep:]
             self.context_actions = (actions if self.context_actions is None
                                     else torch.cat([self.context_actions, actions], 1)[:, -keep:])
