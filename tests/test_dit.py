@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import torch
 
@@ -5,7 +7,7 @@ from train.configs import DIT_PRESETS, DiTTrainConfig, load_config
 from wm_video.diffusion import add_noise, euler_step, sampling_levels, training_levels, velocity_target
 from wm_video.errors import UserError
 from wm_video.models.dit import KVCache, WorldDiT
-from wm_video.models.loading import load_model
+from wm_video.models.loading import ModelError, load_model
 from wm_video.rollout import Rollout, RolloutConfig
 
 TINY = dict(latent_channels=4, latent_size=(4, 4), **DIT_PRESETS["tiny"])
@@ -135,6 +137,12 @@ def test_bad_configs_and_inputs_are_refused(tmp_path):
     with pytest.raises(UserError, match="unknown model size"):
         load_config(None, model="huge")
     assert load_config(None, steps=7).steps == 7
+    # Weights saved for another shape (e.g. before the frame-before inputs) name the weight that does not fit.
+    model.save_pretrained(tmp_path / "dit")
+    config = json.loads((tmp_path / "dit" / "config.json").read_text())
+    (tmp_path / "dit" / "config.json").write_text(json.dumps({**config, "latent_channels": 8}))
+    with pytest.raises(ModelError, match="size mismatch for patch_embed.weight"):
+        load_model(WorldDiT, tmp_path / "dit")
 
 
 def test_flow_matching_math():

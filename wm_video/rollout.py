@@ -113,7 +113,7 @@ class Rollout:
             x, t, a = (torch.cat([self.context, x], 1), torch.cat([self._level(self.config.context_noise, n), t], 1),
                        torch.cat([self.context_actions, a], 1))
             frame_mask = torch.ones(n + 1, n + 1, dtype=torch.bool).tril()
-            if n == self.window:  # the oldest frame has left the window: only the next one sees it, as its frame before
+            if n == self.window:  # the oldest frame has left the window; it stays only as the frame before the next
                 frame_mask[2:, 0] = False
         elif first:
             latent, level, action = self.finished

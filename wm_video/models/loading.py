@@ -30,7 +30,10 @@ def load_model(cls: type[M], path: str | Path) -> M:
     try:
         model = cls.from_pretrained(str(path), use_safetensors=True, low_cpu_mem_usage=False)
     except Exception as e:  # safetensors, json and shape errors all mean the same to a user
-        raise ModelError(f"{path}: cannot load {cls.__name__} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        # torch's state-dict error opens with a bare heading; the line that names the weight follows it.
+        reason = next((line for line in lines if "size mismatch" in line), lines[0] if lines else "")
+        raise ModelError(f"{path}: cannot load {cls.__name__} ({type(e).__name__}: {reason})") from None
     model = model.float().eval()
     for name, tensor in model.state_dict().items():
         if not torch.isfinite(tensor).all():
