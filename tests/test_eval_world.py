@@ -18,6 +18,10 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
                      idm_seeds=[7], idm_frames=60, idm_steps=20, rollout=RolloutConfig(steps=1))
     m = evaluate(tiny_world, tmp_path / "report", cfg)
     assert len(m["autoregressive"]["psnr_by_horizon"]) == len(m["autoregressive"]["still_psnr_by_horizon"]) == 16
+    assert len(m["autoregressive"]["psnr_standard_error_by_horizon"]) == 16
+    assert np.allclose(np.mean(m["autoregressive"]["psnr_by_episode"], axis=0), m["autoregressive"]["psnr_by_horizon"],
+                       atol=0.01)
+    assert max(m["autoregressive"]["psnr_standard_error_by_horizon"]) > 0  # two different episodes: a spread
     assert np.isfinite(m["teacher_forced"]["copy_last_frame_psnr"])  # the do-nothing baseline
     assert set(m["controllability"]) == {"delta_psnr@4", "delta_psnr@16"}
     assert 0 <= m["action_following"]["idm_accuracy_real"] <= 1

@@ -43,7 +43,8 @@ from wm_video.world_model import WorldModel
 
 @dataclass
 class EvalConfig:
-    seeds: list[int] = field(default_factory=lambda: [9001, 9002, 9003, 9004])  # never used in training
+    # Never used in training. Sixteen, because one episode's 64-frame PSNR swings by several dB.
+    seeds: list[int] = field(default_factory=lambda: list(range(9001, 9017)))
     prompt: int = 8  # real frames before imagining
     horizon: int = 64  # autoregressive frames per episode
     teacher_forced: int = 16  # teacher-forced predictions per episode
@@ -187,11 +188,16 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
         shuffled[prompt - 1:-1] = shuffled[prompt - 1:-1][rng.permutation(cfg.horizon)]
         shuffled_p.append(quality(imagine(session, e, prompt, shuffled), e.frames[prompt:])[0])
     curve_p, curve_s, curve_shuffled = (np.mean(c, axis=0) for c in (curves_p, curves_s, shuffled_p))
+    # Standard error of the mean over episodes: how far apart two models must be to differ.
+    sem = np.std(curves_p, axis=0, ddof=1) / np.sqrt(len(curves_p)) if len(curves_p) > 1 else np.zeros_like(curve_p)
     curve_still = np.mean([quality(np.repeat(e.frames[prompt - 1:prompt], cfg.horizon, 0), e.frames[prompt:])[0]
                            for e in episodes], axis=0)
     metrics["autoregressive"] = {"psnr_by_horizon": curve_p.round(3).tolist(),
                                  "ssim_by_horizon": curve_s.round(4).tolist(),
                                  **{f"psnr@{h}": float(curve_p[h - 1]) for h in (1, 4, 16, 64) if h <= cfg.horizon},
+                                 "psnr_standard_error_by_horizon": sem.round(3).tolist(),
+                                 # per episode, so that two models' reports can be compared pairwise
+                                 "psnr_by_episode": np.round(curves_p, 2).tolist(),
                                  "still_psnr_by_horizon": curve_still.round(3).tolist()}
     metrics["controllability"] = {f"delta_psnr@{h}": float(curve_p[h - 1] - curve_shuffled[h - 1])
                                   for h in (4, 16) if h <= cfg.horizon}
@@ -278,14 +284,15 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
 
 def format_metrics(m: dict) -> str:
     ar, tf = m["autoregressive"], m["teacher_forced"]
-    still = "  ".join(f"{h}: {ar['still_psnr_by_horizon'][h - 1]:.2f}" for h in (1, 4, 16, 64)
-                      if h <= len(ar["still_psnr_by_horizon"]))
+    horizons = [h for h in (1, 4, 16, 64) if h <= len(ar["psnr_by_horizon"])]
+    sem = ar["psnr_standard_error_by_horizon"]
+    still = "  ".join(f"{h}: {ar['still_psnr_by_horizon'][h - 1]:.2f}" for h in horizons)
     lines = [
         f"model {m['model']}",
         f"  VAE reconstruction        PSNR {m['vae']['psnr']:.2f} dB  SSIM {m['vae']['ssim']:.3f}",
         f"  teacher-forced next frame PSNR {tf['psnr']:.2f} dB  "
         f"SSIM {tf['ssim']:.3f}  (last frame copied: {tf['copy_last_frame_psnr']:.2f} dB)",
-        "  autoregressive PSNR       " + "  ".join(f"{k.split('@')[1]}: {v:.2f}" for k, v in ar.items() if "@" in k),
+        "  autoregressive PSNR       " + "  ".join(f"{h}: {ar[f'psnr@{h}']:.2f} ± {sem[h - 1]:.2f}" for h in horizons),
         f"    last prompt frame held  {still}",
         "  controllability           " + "  ".join(f"dPSNR@{k.split('@')[1]}: {v:+.2f} dB"
                                                      for k, v in m["controllability"].items()),

@@ -36,10 +36,10 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
     params = sum(p.numel() for p in dit.parameters()) / 1e6
     vae_params = sum(p.numel() for p in world.vae.parameters()) / 1e6
     ar, tf = m["autoregressive"], m["teacher_forced"]
-    still = ar["still_psnr_by_horizon"]
+    still, sem = ar["still_psnr_by_horizon"], ar["psnr_standard_error_by_horizon"]
 
     def at(h: int) -> str:
-        return f"{ar[f'psnr@{h}']:.2f} dB (held: {still[h - 1]:.2f})" if h <= len(still) else "-"
+        return f"{ar[f'psnr@{h}']:.2f} ± {sem[h - 1]:.2f} dB (held: {still[h - 1]:.2f})" if h <= len(still) else "-"
 
     rows = [
         ("VAE reconstruction PSNR / SSIM", f"{m['vae']['psnr']:.2f} dB / {m['vae']['ssim']:.3f}", ""),
@@ -56,6 +56,8 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
          ">= 20 fps"),
     ]
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    seeds = m["config"]["seeds"]
+    seeds = f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else ", ".join(map(str, seeds))
     return f"""# wm-video default model
 
 A world model of the built-in Minecraft-like game at {world.info.width}x{world.info.height}, {world.info.fps:g} fps.
@@ -70,9 +72,11 @@ A world model of the built-in Minecraft-like game at {world.info.width}x{world.i
 
 {history}
 
-## Measured (`wm-video eval --out reports/default`, held-out seeds {m['config']['seeds']})
+## Measured (`wm-video eval --out reports/default`, held-out seeds {seeds})
 
 | metric | value | target |
 |---|---|---|
 {table}
+
+± is the standard error of the mean over the episodes.
 """

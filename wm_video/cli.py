@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="report folder: metrics.json, plots.png, real_vs_imagined.mp4")
-    p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9004, never trained on)")
+    p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9016, never trained on)")
     add_rollout_args(p)
     p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
 
