@@ -188,15 +188,12 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
         shuffled[prompt - 1:-1] = shuffled[prompt - 1:-1][rng.permutation(cfg.horizon)]
         shuffled_p.append(quality(imagine(session, e, prompt, shuffled), e.frames[prompt:])[0])
     curve_p, curve_s, curve_shuffled = (np.mean(c, axis=0) for c in (curves_p, curves_s, shuffled_p))
-    # Standard error of the mean over episodes: how far apart two models must be to differ.
-    sem = np.std(curves_p, axis=0, ddof=1) / np.sqrt(len(curves_p)) if len(curves_p) > 1 else np.zeros_like(curve_p)
     curve_still = np.mean([quality(np.repeat(e.frames[prompt - 1:prompt], cfg.horizon, 0), e.frames[prompt:])[0]
                            for e in episodes], axis=0)
     metrics["autoregressive"] = {"psnr_by_horizon": curve_p.round(3).tolist(),
                                  "ssim_by_horizon": curve_s.round(4).tolist(),
                                  **{f"psnr@{h}": float(curve_p[h - 1]) for h in (1, 4, 16, 64) if h <= cfg.horizon},
-                                 "psnr_standard_error_by_horizon": sem.round(3).tolist(),
-                                 # per episode, so that two models' reports can be compared pairwise
+                                 # per episode: the standard error, and two models compared pairwise
                                  "psnr_by_episode": np.round(curves_p, 2).tolist(),
                                  "still_psnr_by_horizon": curve_still.round(3).tolist()}
     metrics["controllability"] = {f"delta_psnr@{h}": float(curve_p[h - 1] - curve_shuffled[h - 1])
@@ -282,10 +279,17 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
     atomic_write(out / "metrics.json", json.dumps(metrics, indent=2))
 
 
+def standard_error(ar: dict) -> np.ndarray:
+    """Per horizon, the standard error of the mean autoregressive PSNR over episodes: how far apart
+    two models must be to differ."""
+    episodes = np.asarray(ar["psnr_by_episode"])
+    return episodes.std(axis=0, ddof=1) / np.sqrt(len(episodes)) if len(episodes) > 1 else np.zeros(episodes.shape[1])
+
+
 def format_metrics(m: dict) -> str:
     ar, tf = m["autoregressive"], m["teacher_forced"]
     horizons = [h for h in (1, 4, 16, 64) if h <= len(ar["psnr_by_horizon"])]
-    sem = ar["psnr_standard_error_by_horizon"]
+    sem = standard_error(ar)
     still = "  ".join(f"{h}: {ar['still_psnr_by_horizon'][h - 1]:.2f}" for h in horizons)
     lines = [
         f"model {m['model']}",

@@ -15,6 +15,8 @@ import torch
 from data_tools.dataset import atomic_write
 from wm_video.world_model import DEFAULT_MODEL, WorldModel
 
+from .eval_world import standard_error
+
 MAX_BYTES = 40 * 1024 * 1024
 
 
@@ -36,7 +38,7 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
     params = sum(p.numel() for p in dit.parameters()) / 1e6
     vae_params = sum(p.numel() for p in world.vae.parameters()) / 1e6
     ar, tf = m["autoregressive"], m["teacher_forced"]
-    still, sem = ar["still_psnr_by_horizon"], ar["psnr_standard_error_by_horizon"]
+    still, sem = ar["still_psnr_by_horizon"], standard_error(ar)
 
     def at(h: int) -> str:
         return f"{ar[f'psnr@{h}']:.2f} ± {sem[h - 1]:.2f} dB (held: {still[h - 1]:.2f})" if h <= len(still) else "-"
