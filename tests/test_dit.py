@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from train.configs import DIT_PRESETS, DiTTrainConfig, load_config
+from train.train_dit import teacher_forcing_mask
 from wm_video.diffusion import add_noise, euler_step, sampling_levels, training_levels, velocity_target
 from wm_video.errors import UserError
-from wm_video.models.dit import KVCache, WorldDiT
+from wm_video.models.dit import KVCache, WorldDiT, masked_attention, token_mask
 from wm_video.models.loading import ModelError, load_model
 from wm_video.rollout import Rollout, RolloutConfig
 
@@ -47,6 +48,16 @@ def test_causal_later_frames_and_actions_never_change_earlier_outputs():
     changed = model(x2, t2, a2)
     torch.testing.assert_close(changed[:, :4], base[:, :4], rtol=0, atol=1e-6)
     assert (changed[:, 4:] - base[:, 4:]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("frame_mask", [torch.ones(7, 7, dtype=torch.bool).tril(), teacher_forcing_mask(5),
+                                        (torch.rand(9, 9, generator=torch.Generator().manual_seed(0)) < 0.4)
+                                        | torch.eye(9, dtype=torch.bool)])
+def test_attention_over_the_key_frames_each_query_frame_sees_equals_masked_full_attention(frame_mask):
+    n = 3  # tokens per frame
+    q, k, v = torch.randn(3, 2, 2, len(frame_mask) * n, 8).unbind(0)
+    full = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=token_mask(frame_mask, n))
+    torch.testing.assert_close(masked_attention(q, k, v, frame_mask), full)
 
 
 def test_kv_cache_matches_the_full_forward():

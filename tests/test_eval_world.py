@@ -25,7 +25,10 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     assert np.isfinite(m["teacher_forced"]["copy_last_frame_psnr"])  # the do-nothing baseline
     assert set(m["controllability"]) == {"delta_psnr@4", "delta_psnr@16"}
     assert 0 <= m["action_following"]["idm_accuracy_real"] <= 1
-    assert m["stability"]["frames"] == 120 and len(m["stability"]["in_range_share_by_100_frames"]) == 2
+    st = m["stability"]
+    assert st["frames"] == 120 and st["rollouts"] == 2 and len(st["in_range_share_by_100_frames"]) == 2
+    assert np.asarray(st["in_range_by_rollout"]).shape == (2, 2)
+    assert np.isclose(np.mean(st["in_range_by_rollout"], axis=0), st["in_range_share_by_100_frames"], atol=0.01).all()
     assert m["speed"]["fps"] > 0 and np.isfinite(m["revisiting"]["psnr_after_360"])
     for name in ("metrics.json", "plots.png", "real_vs_imagined.mp4"):
         assert (tmp_path / "report" / name).stat().st_size > 0

@@ -4,7 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
+from train.checkpoints import latest_checkpoint, restore, save_checkpoint
 from train.configs import DiTTrainConfig
+from train.optim import schedule
 from train.train_dit import train_dit
 from wm_video.cli import main
 from wm_video.video import iter_video
@@ -28,8 +32,35 @@ def test_train_checkpoints_samples_exports_and_resumes(tiny_latents, tmp_path):
     world = WorldModel.load(run / "model")
     assert world.info.scaling_factor > 0 and world.dit.config.max_frames == 8
 
+    # Nothing in a checkpoint needs unpickling beyond torch.load(weights_only=True): no custom_checkpoint_*.pkl.
+    assert not list((run / "checkpoints" / "step_0000004").glob("custom_checkpoint*"))
     train_dit(latents, vae, run, tiny_config(steps=6))  # resumes at step 4
     assert (run / "checkpoints" / "step_0000006").exists()
+
+
+def test_a_checkpoint_restores_the_step_schedule_and_ema_weights_exactly(tmp_path):
+    from accelerate import Accelerator
+    from diffusers.training_utils import EMAModel
+
+    accelerator = Accelerator(cpu=True)
+    model, optimizer = accelerator.prepare(torch.nn.Linear(3, 2), torch.optim.AdamW(torch.nn.Linear(3, 2).parameters()))
+    scheduler, ema = schedule(optimizer, 2, 10), EMAModel(model.parameters(), decay=0.9)
+    progress = restore(accelerator, None, scheduler, ema)
+    for _ in range(3):
+        with torch.no_grad():
+            model.weight.add_(1.0)
+        optimizer.step()
+        scheduler.step()
+        ema.step(model.parameters())
+        progress.step += 1
+    save_checkpoint(accelerator, tmp_path, progress)
+
+    scheduler2 = schedule(optimizer, 2, 10)
+    ema2 = EMAModel(torch.nn.Linear(3, 2).parameters(), decay=0.5)
+    resumed = restore(accelerator, latest_checkpoint(tmp_path), scheduler2, ema2)
+    assert resumed.step == 3 and scheduler2.state_dict() == scheduler.state_dict()
+    assert ema2.optimization_step == ema.optimization_step and ema2.decay == 0.9
+    assert all(torch.equal(a, b) for a, b in zip(ema2.shadow_params, ema.shadow_params, strict=True))
 
 
 def test_cli_train_refuses_a_model_that_does_not_fit_the_latents(tiny_latents, tmp_path, capsys):

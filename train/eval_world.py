@@ -11,8 +11,8 @@ under the same actions (the scripted explorer's), on seeds never used in trainin
   shuffled in time, at horizons 4 and 16 (Genie's delta-PSNR);
 * action following: an inverse dynamics model (IDM) trained here on real frame pairs predicts
   the yaw direction and whether the player moved; its accuracy on imagined pairs over real ones;
-* stability: a long rollout's frame statistics (mean colour, contrast) against the real
-  frames' range, per 100-frame window;
+* stability: long rollouts' frame statistics (mean colour, contrast) against the real
+  frames' range, per 100-frame window, averaged over a few rollouts (one wanders by chance);
 * revisiting: after turning 360 degrees in place, PSNR of the frame against the one before;
 * speed: frames/s and 90th-percentile latency of the engine.
 """
@@ -49,6 +49,7 @@ class EvalConfig:
     horizon: int = 64  # autoregressive frames per episode
     teacher_forced: int = 16  # teacher-forced predictions per episode
     stability_frames: int = 2000
+    stability_rollouts: int = 4  # from the first seeds
     idm_seeds: list[int] = field(default_factory=lambda: [9101, 9102, 9103, 9104, 9105, 9106])
     idm_frames: int = 400  # real frames per IDM training seed
     idm_steps: int = 600
@@ -209,17 +210,20 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     metrics["action_following"] = {"idm_accuracy_real": real_acc, "idm_accuracy_imagined": fake_acc,
                                    "ratio": fake_acc / max(real_acc, 1e-9)}
 
-    # 6. stability over a long rollout
-    long_real = real_episode(cfg.seeds[0], prompt + cfg.stability_frames, size)
-    long_fake = imagine(session, long_real, prompt)
-    reference = frame_statistics(np.concatenate([long_real.frames, real]))
+    # 6. stability over long rollouts
+    long_real = [real_episode(seed, prompt + cfg.stability_frames, size) for seed in cfg.seeds[:cfg.stability_rollouts]]
+    long_fake = [imagine(session, e, prompt) for e in tqdm(long_real, desc="long rollouts")]
+    reference = frame_statistics(np.concatenate([e.frames for e in long_real] + [real]))
     low, high = np.percentile(reference, 1, axis=0), np.percentile(reference, 99, axis=0)
-    stats = frame_statistics(long_fake)
-    inside = ((stats >= low) & (stats <= high)).all(axis=1)
-    windows = [float(inside[i:i + 100].mean()) for i in range(0, len(inside), 100)]
-    metrics["stability"] = {"frames": len(long_fake), "in_range_share_by_100_frames": windows,
-                            "last_window_in_range": windows[-1], "statistic": "mean RGB and contrast inside "
-                            "the 1st-99th percentile of real frames"}
+    stats = [frame_statistics(f) for f in long_fake]
+    inside = np.stack([((st >= low) & (st <= high)).all(axis=1) for st in stats])  # (rollouts, frames)
+    windows = [inside[:, i:i + 100].mean(axis=1) for i in range(0, inside.shape[1], 100)]  # per window, per rollout
+    metrics["stability"] = {"frames": inside.shape[1], "rollouts": len(inside),
+                            "in_range_share_by_100_frames": [float(w.mean()) for w in windows],
+                            "in_range_by_rollout": np.round(np.stack(windows, axis=1), 2).tolist(),
+                            "first_256_in_range": float(inside[:, :256].mean()),
+                            "last_window_in_range": float(windows[-1].mean()), "all_in_range": float(inside.mean()),
+                            "statistic": "mean RGB and contrast inside the 1st-99th percentile of real frames"}
 
     # 7. revisiting: turn 360 degrees in place
     turn = action_from_dict({"camera.yaw": 10.0})
@@ -241,7 +245,7 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     metrics["speed"] = {"fps": 1 / statistics.median(steady), "latency_p90_ms": float(np.percentile(steady, 90)) * 1000,
                         "threads": torch.get_num_threads()}
 
-    _write_report(Path(out), metrics, curve_p, curve_shuffled, curve_still, stats, low, high,
+    _write_report(Path(out), metrics, curve_p, curve_shuffled, curve_still, stats[0], low, high,
                   episodes[0], fakes[0], prompt, world.info.fps)
     return metrics
 
@@ -254,7 +258,7 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    fig, ax = plt.subplots(1, 3, figsize=(16, 4))
     h = np.arange(1, len(curve) + 1)
     ax[0].plot(h, curve, label="true actions")
     ax[0].plot(h, curve_shuffled, label="shuffled actions", linestyle="--")
@@ -265,8 +269,16 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
     for k in range(stats.shape[1]):
         ax[1].plot(stats[:, k], label=names[k], linewidth=0.8)
         ax[1].axhspan(low[k], high[k], alpha=0.08, color=f"C{k}")
-    ax[1].set(xlabel="frame", ylabel="0..255", title="long rollout frame statistics (bands: real range)")
+    ax[1].set(xlabel="frame", ylabel="0..255", title="first long rollout's frame statistics (bands: real range)")
     ax[1].legend(fontsize=7)
+    by_rollout = np.asarray(metrics["stability"]["in_range_by_rollout"])
+    start = 100 * np.arange(by_rollout.shape[1])
+    for i, share in enumerate(by_rollout):
+        ax[2].plot(start, share, marker=".", linewidth=0.8, label=f"rollout {i + 1}")
+    ax[2].plot(start, by_rollout.mean(0), color="black", linewidth=2, label="mean")
+    ax[2].set(xlabel="frames (100-frame windows)", ylabel="share of frames in range", ylim=(-0.05, 1.05),
+              title="long rollouts in the real range")
+    ax[2].legend(fontsize=7)
     fig.tight_layout()
     tmp = out / ".plots.partial.png"
     fig.savefig(tmp, dpi=100)
@@ -287,7 +299,7 @@ def standard_error(ar: dict) -> np.ndarray:
 
 
 def format_metrics(m: dict) -> str:
-    ar, tf = m["autoregressive"], m["teacher_forced"]
+    ar, tf, st = m["autoregressive"], m["teacher_forced"], m["stability"]
     horizons = [h for h in (1, 4, 16, 64) if h <= len(ar["psnr_by_horizon"])]
     sem = standard_error(ar)
     still = "  ".join(f"{h}: {ar['still_psnr_by_horizon'][h - 1]:.2f}" for h in horizons)
@@ -302,8 +314,9 @@ def format_metrics(m: dict) -> str:
                                                      for k, v in m["controllability"].items()),
         f"  action following (IDM)    {m['action_following']['idm_accuracy_imagined']:.2f} imagined vs "
         f"{m['action_following']['idm_accuracy_real']:.2f} real ({m['action_following']['ratio']:.0%})",
-        f"  stability                 {m['stability']['last_window_in_range']:.0%} of the last 100 of "
-        f"{m['stability']['frames']} frames in the real range",
+        f"  stability                 frames in the real range: {st['first_256_in_range']:.0%} of the first 256, "
+        f"{st['last_window_in_range']:.0%} of the last 100, {st['all_in_range']:.0%} of all {st['frames']} "
+        f"({st['rollouts']} rollouts)",
         f"  revisiting                PSNR {m['revisiting']['psnr_after_360']:.2f} dB after a 360-degree turn",
         f"  speed                     {m['speed']['fps']:.1f} frames/s, "
         f"p90 latency {m['speed']['latency_p90_ms']:.0f} ms",

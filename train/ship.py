@@ -37,7 +37,7 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
     dit = world.dit
     params = sum(p.numel() for p in dit.parameters()) / 1e6
     vae_params = sum(p.numel() for p in world.vae.parameters()) / 1e6
-    ar, tf = m["autoregressive"], m["teacher_forced"]
+    ar, tf, st = m["autoregressive"], m["teacher_forced"], m["stability"]
     still, sem = ar["still_psnr_by_horizon"], standard_error(ar)
 
     def at(h: int) -> str:
@@ -52,7 +52,9 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
         ("controllability (delta PSNR at 16)", f"{m['controllability'].get('delta_psnr@16', float('nan')):+.2f} dB",
          ">= 3 dB"),
         ("action following (IDM, imagined / real)", f"{m['action_following']['ratio']:.0%}", ">= 80%"),
-        ("stability (last 100 frames in the real range)", f"{m['stability']['last_window_in_range']:.0%}", ""),
+        (f"stability: frames in the real range, {st['rollouts']} rollouts of {st['frames']} "
+         "(first 256 / last 100 / all)",
+         f"{st['first_256_in_range']:.0%} / {st['last_window_in_range']:.0%} / {st['all_in_range']:.0%}", ""),
         ("revisiting (PSNR after a 360-degree turn)", f"{m['revisiting']['psnr_after_360']:.2f} dB", ""),
         ("speed (frames/s, p90 latency)", f"{m['speed']['fps']:.1f}, {m['speed']['latency_p90_ms']:.0f} ms",
          ">= 20 fps"),

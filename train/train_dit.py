@@ -186,7 +186,7 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
             start = time.perf_counter()
         done = counter.step == cfg.steps
         if counter.step % cfg.checkpoint_every == 0 or done:
-            save_checkpoint(accelerator, out, counter.step)
+            save_checkpoint(accelerator, out, counter)
             if accelerator.is_main_process:
                 export(accelerator.unwrap_model(model), ema, vae, clips, out / "model")
         if accelerator.is_main_process and (counter.step % cfg.sample_every == 0 or done):

@@ -126,7 +126,7 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
         if counter.step % cfg.image_every == 0 and accelerator.is_main_process:
             _log_reconstructions(accelerator, vae, frames[:4], counter.step)
         if counter.step % cfg.checkpoint_every == 0 or counter.step == cfg.steps:
-            save_checkpoint(accelerator, out, counter.step)
+            save_checkpoint(accelerator, out, counter)
             if accelerator.is_main_process:
                 save_pretrained_atomic(accelerator.unwrap_model(vae), out / "vae")
     bar.close()
