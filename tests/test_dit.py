@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -148,6 +149,8 @@ def test_bad_configs_and_inputs_are_refused(tmp_path):
     with pytest.raises(UserError, match="unknown model size"):
         load_config(None, model="huge")
     assert load_config(None, steps=7).steps == 7
+    gpu = load_config(Path(__file__).parents[1] / "train" / "default_gpu.yaml")  # the config the README names
+    assert gpu.batch_size == 64 and gpu.model == "default"
     # Weights saved for another shape (e.g. before the frame-before inputs) name the weight that does not fit.
     model.save_pretrained(tmp_path / "dit")
     config = json.loads((tmp_path / "dit" / "config.json").read_text())

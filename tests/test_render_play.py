@@ -1,4 +1,5 @@
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -95,3 +96,11 @@ def test_play_headless_with_a_model_on_a_worker_thread(tiny_world, tmp_path, mon
     assert len(list(iter_video(saved / "session.mp4"))) == len(recorder.actions)
     lines = (saved / "session.jsonl").read_text().splitlines()
     assert len(lines) == len(recorder.actions) and json.loads(lines[-1]).get("forward") == 1.0
+
+
+def test_without_pyav_videos_are_still_written(tmp_path, monkeypatch):
+    frames = [np.full((48, 64, 3), 60 * i, np.uint8) for i in range(4)]
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "av", None)  # `import av` raises ImportError, as on a bare GPU image
+        write_video(tmp_path / "v.mp4", frames)
+    assert len(list(iter_video(tmp_path / "v.mp4"))) == 4

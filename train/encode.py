@@ -20,7 +20,7 @@ SCALE_SAMPLE = 1024  # frames used to measure the latents' spread
 def encode_frames(vae: FrameVAE, frames: np.ndarray, batch: int = 64) -> np.ndarray:
     """The posterior means of ``frames`` (deterministic codes), (B, C, h, w) float32."""
     x = frames_to_input(torch.from_numpy(frames))
-    out = [vae.encode(x[i:i + batch]).mode() for i in range(0, len(x), batch)]
+    out = [vae.encode(x[i:i + batch].to(vae.device)).mode().cpu() for i in range(0, len(x), batch)]
     return torch.cat(out).numpy()
 
 
@@ -39,7 +39,7 @@ def measure_scaling_factor(vae: FrameVAE, root: str | Path) -> float:
 def encode_dataset(data: str | Path, vae_path: str | Path, out: str | Path) -> int:
     """Encode every episode of ``data`` not yet in ``out``; return how many were encoded now."""
     info = read_info(data)
-    vae = load_model(FrameVAE, vae_path)
+    vae = load_model(FrameVAE, vae_path).to("cuda" if torch.cuda.is_available() else "cpu")
     h, w = vae.config.image_size
     if (info.height, info.width) != (h, w):
         raise DatasetError(f"{data}: frames are {info.width}x{info.height}, but the VAE at {vae_path} takes {w}x{h}")

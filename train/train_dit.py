@@ -160,6 +160,7 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
         raise DatasetError(f"{data}: {len(clips)} clips are fewer than one batch of {cfg.batch_size} per process")
     forward = torch.compile(model) if cfg.compile else model
     counter = restore(accelerator, latest, scheduler, ema)  # the schedule counts optimizer steps
+    ema.to(accelerator.device)  # made and restored on the CPU; the model may be on a GPU now
     accelerator.init_trackers("train", config={k: v for k, v in asdict(cfg).items() if k != "model_overrides"})
 
     bar = tqdm(total=cfg.steps, initial=counter.step, desc="train", unit="step",

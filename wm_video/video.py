@@ -85,7 +85,10 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 
 def _write_h264(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
-    import av
+    try:
+        import av
+    except ImportError as e:  # a machine without PyAV (a bare GPU image) still writes mp4v
+        raise _NoH264() from e
 
     iterator: Iterator[np.ndarray] = iter(frames)
     first = next(iterator, None)

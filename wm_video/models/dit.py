@@ -393,7 +393,7 @@ class WorldDiT(ModelMixin, ConfigMixin):
         if frame_mask is None and frames > 1:
             frame_mask = torch.ones(frames, frames, dtype=torch.bool, device=x.device).tril()
         if cache is None:
-            positions = torch.arange(frames) if positions is None else positions.cpu()
+            positions = (torch.arange(frames) if positions is None else positions).to(x.device)
             cos, sin = rope_angles(positions, self.grid, self.config.width // self.config.heads)
             before = self.previous_frames(x, positions, frame_mask)
         else:
