@@ -26,9 +26,16 @@ def test_train_checkpoints_samples_exports_and_resumes(tiny_latents, tmp_path):
     train_dit(latents, vae, run, tiny_config())
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000002", "step_0000004"]
     assert list((run / "train").glob("events.out.tfevents.*"))
-    video = run / "samples" / "step_0000004.mp4"
+    video = run / "samples" / "step_0000004.gif"
     frames = list(iter_video(video))
     assert len(frames) == 8 and frames[0].shape[1] == 2 * 32  # real | imagined
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "train"))
+    events.Reload()
+    logged = events.Images("samples/real_vs_imagined")
+    assert [e.step for e in logged] == [4] and logged[0].encoded_image_string == video.read_bytes()  # the GIF
+    assert events.Scalars("train/loss")
     world = WorldModel.load(run / "model")
     assert world.info.scaling_factor > 0 and world.dit.config.max_frames == 8
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tensorboard.compat.proto.summary_pb2 import Summary
 from tqdm import tqdm
 
 from data_tools.dataset import DatasetError
@@ -219,7 +220,8 @@ def _batches(accelerator, loader, skip: int):
 
 @torch.no_grad()
 def _sample(accelerator, world: WorldModel, clips: LatentClips, cfg: DiTTrainConfig, step: int, out: Path) -> None:
-    """Imagine ``sample_frames`` frames from the first clip's first 4 under its recorded actions: video + image."""
+    """Imagine ``sample_frames`` frames from the longest episode's first 4 under its recorded actions; a GIF,
+    real | imagined, in ``out/samples`` and TensorBoard."""
     episode = max(range(len(clips.latents)), key=lambda e: len(clips.latents[e]))
     real = clips.latents[episode].float() * clips.info.scaling_factor
     producing = clips.actions[episode]
@@ -232,7 +234,10 @@ def _sample(accelerator, world: WorldModel, clips: LatentClips, cfg: DiTTrainCon
     fake = world.decode(torch.stack(imagined)).numpy()
     true = world.decode(real[:n]).numpy()
     pairs = np.concatenate([true, fake], axis=2)  # real | imagined
-    write_video(out / "samples" / f"step_{step:07d}.mp4", pairs, fps=world.info.fps)
-    strip = np.concatenate(list(pairs[prompt::max(1, (n - prompt) // 6)][:6]), axis=0)
+    gif = out / "samples" / f"step_{step:07d}.gif"
+    write_video(gif, pairs, fps=world.info.fps)
+    # TensorBoard's image panel plays an animated GIF; its add_video would need moviepy for the same.
+    image = Summary.Image(height=pairs.shape[1], width=pairs.shape[2], colorspace=3,
+                          encoded_image_string=gif.read_bytes())
     tracker = accelerator.get_tracker("tensorboard", unwrap=True)
-    tracker.add_image("samples/real_vs_imagined", strip, step, dataformats="HWC")
+    tracker.file_writer.add_summary(Summary(value=[Summary.Value(tag="samples/real_vs_imagined", image=image)]), step)
