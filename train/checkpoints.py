@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from wm_video.errors import UserError
@@ -72,8 +73,12 @@ def restore(accelerator: Accelerator, latest: Path | None, *objects) -> Progress
             raise UserError(f"{latest}: no {STATE}.json (a checkpoint of an older wm-video); "
                             "start a new run with --init from its exported weights")
         accelerator.load_state(str(latest))
-        tensors = load_file(latest / f"{STATE}.safetensors")
-        progress.load_state_dict(_join(json.loads((latest / f"{STATE}.json").read_text()), tensors))
+        try:
+            tensors = load_file(latest / f"{STATE}.safetensors")
+            state = _join(json.loads((latest / f"{STATE}.json").read_text()), tensors)
+        except (OSError, ValueError, KeyError, SafetensorError) as e:
+            raise UserError(f"{latest}: damaged {STATE} ({type(e).__name__}: {e})") from None
+        progress.load_state_dict(state)
         accelerator.print(f"resuming from {latest} (step {progress.step})")
     return progress
 
