@@ -1,9 +1,19 @@
 import json
 
 import numpy as np
+import pytest
 
-from train.eval_world import EvalConfig, evaluate, format_metrics, idm_labels, standard_error
+from train.eval_world import (
+    EvalConfig,
+    compare_reports,
+    evaluate,
+    format_metrics,
+    idm_labels,
+    read_report,
+    standard_error,
+)
 from wm_video.actions import action_from_dict
+from wm_video.errors import UserError
 from wm_video.rollout import RolloutConfig
 
 
@@ -34,6 +44,19 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
         assert (tmp_path / "report" / name).stat().st_size > 0
     assert json.loads((tmp_path / "report" / "metrics.json").read_text())["vae"]["psnr"] == m["vae"]["psnr"]
     assert "teacher-forced" in format_metrics(m)
+
+    # Comparing two reports of the same episodes: B - A per episode, with its standard error.
+    same = compare_reports(read_report(tmp_path / "report"), m)
+    assert "horizon 1        +0.00 ± 0.00 dB" in same and "horizon 16       +0.00 ± 0.00 dB" in same
+    better = json.loads(json.dumps(m))
+    better["autoregressive"]["psnr_by_episode"] = (np.asarray(m["autoregressive"]["psnr_by_episode"]) + 1).tolist()
+    assert "horizon 4        +1.00 ± 0.00 dB" in compare_reports(m, better)
+    better["config"]["seeds"] = [5, 7]
+    with pytest.raises(UserError, match="different seeds"):
+        compare_reports(m, better)
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(UserError, match="bad.json: not a metrics.json"):
+        read_report(tmp_path / "bad.json")
 
     # Shipping: bf16 weights, the card with the measured figures, loadable again.
     from train.ship import ship

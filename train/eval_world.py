@@ -35,6 +35,7 @@ from data_tools.dataset import atomic_write
 from data_tools.game import Game, GameConfig
 from data_tools.scripted_player import ScriptedPlayer
 from wm_video.actions import ACTION_INDEX, action_from_dict
+from wm_video.errors import UserError
 from wm_video.metrics import psnr, ssim
 from wm_video.rollout import RolloutConfig, WorldSession
 from wm_video.video import write_video
@@ -296,6 +297,51 @@ def standard_error(ar: dict) -> np.ndarray:
     two models must be to differ."""
     episodes = np.asarray(ar["psnr_by_episode"])
     return episodes.std(axis=0, ddof=1) / np.sqrt(len(episodes)) if len(episodes) > 1 else np.zeros(episodes.shape[1])
+
+
+def read_report(path: str | Path) -> dict:
+    """A report's metrics.json (given the file or its folder), checked to come from ``wm-video eval``."""
+    path = Path(path)
+    path = path / "metrics.json" if path.is_dir() else path
+    try:
+        m = json.loads(path.read_text())
+        m["autoregressive"]["psnr_by_episode"], m["config"]["seeds"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{path}: not a metrics.json from `wm-video eval` ({type(e).__name__}: {e})") from None
+    return m
+
+
+def compare_reports(a: dict, b: dict) -> str:
+    """B against A: the headline figures side by side, and B - A in autoregressive PSNR episode by
+    episode (both models imagined the same episodes, so the difference is far less noisy than
+    either mean), with its standard error."""
+    if a["config"]["seeds"] != b["config"]["seeds"]:
+        raise UserError("the reports are on different seeds; pair only reports of the same episodes")
+    d = np.asarray(b["autoregressive"]["psnr_by_episode"]) - np.asarray(a["autoregressive"]["psnr_by_episode"])
+    n, horizon = d.shape
+    se = (lambda x: x.std(ddof=1) / np.sqrt(n)) if n > 1 else (lambda x: 0.0)
+
+    def row(name: str, f) -> str:
+        return f"  {name:<34}{f(a):>9.2f}{f(b):>9.2f}{f(b) - f(a):>+9.2f}"
+
+    lines = [f"A {a['model']}", f"B {b['model']}", f"  {'':<34}{'A':>9}{'B':>9}{'B - A':>9}",
+             row("VAE PSNR (dB)", lambda m: m["vae"]["psnr"]),
+             row("teacher-forced PSNR (dB)", lambda m: m["teacher_forced"]["psnr"]),
+             *(row(f"controllability @{k.split('@')[1]} (dB)", lambda m, k=k: m["controllability"][k])
+               for k in a["controllability"]),
+             row("IDM accuracy, imagined / real", lambda m: m["action_following"]["ratio"]),
+             row("stability, frames in range", lambda m: np.mean(m["stability"]["in_range_share_by_100_frames"])),
+             row("revisiting (dB)", lambda m: m["revisiting"]["psnr_after_360"]),
+             row("frames/s", lambda m: m["speed"]["fps"]),
+             f"  autoregressive PSNR, B - A over the same {n} episodes (± standard error):"]
+    for h in (1, 4, 16, 32, 64):
+        if h <= horizon:
+            lines.append(f"    horizon {h:<8} {d[:, h - 1].mean():+.2f} ± {se(d[:, h - 1]):.2f} dB")
+    for lo, hi in ((1, 16), (17, 32), (33, 64)):
+        if hi <= horizon:
+            m = d[:, lo - 1:hi].mean(axis=1)
+            lines.append(f"    frames {lo}-{hi:<{8 - len(str(lo))}} {m.mean():+.2f} ± {se(m):.2f} dB")
+    return "\n".join(lines)
 
 
 def format_metrics(m: dict) -> str:

@@ -170,6 +170,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
     print(f"report: {args.out}/metrics.json, {args.out}/plots.png, {args.out}/real_vs_imagined.mp4")
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    from train.eval_world import compare_reports, read_report
+
+    print(compare_reports(read_report(args.a), read_report(args.b)))
+
+
 def cmd_ship(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -285,6 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9016, never trained on)")
     add_rollout_args(p)
     p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
+
+    p = command("compare", cmd_compare, "two eval reports of the same seeds side by side, and B - A episode by episode")
+    p.add_argument("a", help="report folder (or its metrics.json) of model A, e.g. the shipped model's")
+    p.add_argument("b", help="report folder of model B, evaluated on the same seeds")
 
     p = command("ship", cmd_ship, "make a trained model the repository's default (bf16, with a model card)")
     p.add_argument("--model", required=True)
