@@ -52,8 +52,8 @@ def test_causal_later_frames_and_actions_never_change_earlier_outputs():
 
 
 @pytest.mark.parametrize("frame_mask", [torch.ones(7, 7, dtype=torch.bool).tril(), teacher_forcing_mask(5),
-                                        (torch.rand(9, 9, generator=torch.Generator().manual_seed(0)) < 0.4)
-                                        | torch.eye(9, dtype=torch.bool)])
+                                        ((torch.rand(9, 9, generator=torch.Generator().manual_seed(0)) < 0.4)
+                                         | torch.eye(9, dtype=torch.bool)).tril()])
 def test_attention_over_the_key_frames_each_query_frame_sees_equals_masked_full_attention(frame_mask):
     n = 3  # tokens per frame
     q, k, v = torch.randn(3, 2, 2, len(frame_mask) * n, 8).unbind(0)
@@ -143,6 +143,8 @@ def test_bad_configs_and_inputs_are_refused(tmp_path):
         model(x, t, a[..., :24])
     with pytest.raises(ValueError, match="latents must be"):
         model(x[:, :, :3], t, a)
+    with pytest.raises(ValueError, match="lower-triangular"):  # a frame may not see one laid out after it
+        model(x, t, a, frame_mask=torch.ones(6, 6, dtype=torch.bool))
     (tmp_path / "c.yaml").write_text("steps: 3\nbogus: 1\n")
     with pytest.raises(UserError, match="unknown setting"):
         load_config(tmp_path / "c.yaml")

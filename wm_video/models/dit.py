@@ -173,23 +173,21 @@ QUERY_FRAMES_PER_CALL = 4  # measured: 2 and 8 were slower on the default traini
 def masked_attention(q, k, v, frame_mask: torch.Tensor | None) -> torch.Tensor:
     """Attention of q, k, v (B, heads, T * n, head_dim) where frame i's tokens see frame j's if frame_mask[i, j].
 
-    The masks hide half the query-key pairs (frame-causal) or more (teacher forcing), and the CPU
-    flash-attention kernel computes every pair before masking. So queries go a few frames at a
-    time, against only the key frames those frames may see: the same result, and a default-size
-    training step about 12% faster on 2 CPU cores (benchmarks/bench_dit.py).
+    ``frame_mask`` is lower-triangular: a frame sees only itself and frames laid out before it.
+    That hides half the query-key pairs or more, and the CPU flash-attention kernel computes every
+    pair before masking. So queries go a few frames at a time, against the keys up to their last
+    frame only: the same result, and a default-size training step about 12% faster on 2 CPU cores
+    (benchmarks/bench_dit.py). The slices depend on shapes alone, so torch.compile traces it whole.
     """
     if frame_mask is None:
         return F.scaled_dot_product_attention(q, k, v)
-    n = q.shape[2] // frame_mask.shape[0]
+    t = frame_mask.shape[0]
+    n = q.shape[2] // t
     outs = []
-    for start in range(0, frame_mask.shape[0], QUERY_FRAMES_PER_CALL):
-        rows = frame_mask[start:start + QUERY_FRAMES_PER_CALL]
-        seen = rows.any(dim=0).nonzero().flatten()
-        tokens = (seen[:, None] * n + torch.arange(n, device=seen.device)).flatten()
-        mask = rows[:, seen]
-        outs.append(F.scaled_dot_product_attention(
-            q[:, :, start * n:(start + len(rows)) * n], k[:, :, tokens], v[:, :, tokens],
-            attn_mask=None if bool(mask.all()) else token_mask(mask, n)))
+    for start in range(0, t, QUERY_FRAMES_PER_CALL):
+        end = min(start + QUERY_FRAMES_PER_CALL, t)
+        outs.append(F.scaled_dot_product_attention(q[:, :, start * n:end * n], k[:, :, :end * n], v[:, :, :end * n],
+                                                   attn_mask=token_mask(frame_mask[start:end, :end], n)))
     return torch.cat(outs, dim=2)
 
 
@@ -381,13 +379,16 @@ class WorldDiT(ModelMixin, ConfigMixin):
         ``drop_actions`` (B, T) bool replaces those frames' actions by "unknown" (training dropout,
         and the unconditional half of guidance). With ``cache``, x is the one frame that follows the
         cached ones (or it and the next); keys and values are left for ``cache.commit()``.
-        ``positions`` (T,) frame numbers and ``frame_mask`` (T, T) bool (frame i may see frame j)
-        replace the defaults 0..T-1 and frame-causal: teacher-forced training lays a clip out twice.
+        ``positions`` (T,) frame numbers and ``frame_mask`` (T, T) bool (frame i may see frame j,
+        lower-triangular) replace the defaults 0..T-1 and frame-causal: teacher-forced training lays
+        a clip out twice.
         """
         self.check_inputs(x, t, actions)
         b, frames = x.shape[:2]
         if cache is not None and (frames > 2 or positions is not None or frame_mask is not None):
             raise ValueError("with a KV cache the model takes one or two frames at a time, at the cache's positions")
+        if frame_mask is not None and not torch.compiler.is_compiling() and frame_mask.triu(1).any():
+            raise ValueError("frame_mask must be lower-triangular: a frame sees itself and frames laid out before it")
 
         # 1. tokens and per-frame conditioning
         if frame_mask is None and frames > 1:
