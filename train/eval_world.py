@@ -360,7 +360,8 @@ def format_metrics(m: dict) -> str:
                                                      for k, v in m["controllability"].items()),
         f"  action following (IDM)    {m['action_following']['idm_accuracy_imagined']:.2f} imagined vs "
         f"{m['action_following']['idm_accuracy_real']:.2f} real ({m['action_following']['ratio']:.0%})",
-        f"  stability                 frames in the real range: {st['first_256_in_range']:.0%} of the first 256, "
+        f"  stability                 frames in the real range: {st['first_256_in_range']:.0%} of the first "
+        f"{min(256, st['frames'])}, "
         f"{st['last_window_in_range']:.0%} of the last 100, {st['all_in_range']:.0%} of all {st['frames']} "
         f"({st['rollouts']} rollouts)",
         f"  revisiting                PSNR {m['revisiting']['psnr_after_360']:.2f} dB after a 360-degree turn",

@@ -53,7 +53,7 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
          ">= 3 dB"),
         ("action following (IDM, imagined / real)", f"{m['action_following']['ratio']:.0%}", ">= 80%"),
         (f"stability: frames in the real range, {st['rollouts']} rollouts of {st['frames']} "
-         "(first 256 / last 100 / all)",
+         f"(first {min(256, st['frames'])} / last 100 / all)",
          f"{st['first_256_in_range']:.0%} / {st['last_window_in_range']:.0%} / {st['all_in_range']:.0%}", ""),
         ("revisiting (PSNR after a 360-degree turn)", f"{m['revisiting']['psnr_after_360']:.2f} dB", ""),
         ("speed (frames/s, p90 latency)", f"{m['speed']['fps']:.1f}, {m['speed']['latency_p90_ms']:.0f} ms",
