@@ -292,11 +292,16 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
     atomic_write(out / "metrics.json", json.dumps(metrics, indent=2))
 
 
+def mean_error(per_episode) -> np.ndarray:
+    """The standard error of the mean over episodes (axis 0); zero for a single episode."""
+    x = np.asarray(per_episode)
+    return x.std(axis=0, ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.zeros(x.shape[1:])
+
+
 def standard_error(ar: dict) -> np.ndarray:
     """Per horizon, the standard error of the mean autoregressive PSNR over episodes: how far apart
     two models must be to differ."""
-    episodes = np.asarray(ar["psnr_by_episode"])
-    return episodes.std(axis=0, ddof=1) / np.sqrt(len(episodes)) if len(episodes) > 1 else np.zeros(episodes.shape[1])
+    return mean_error(ar["psnr_by_episode"])
 
 
 def read_report(path: str | Path) -> dict:
@@ -319,7 +324,7 @@ def compare_reports(a: dict, b: dict) -> str:
         raise UserError("the reports are on different seeds; pair only reports of the same episodes")
     d = np.asarray(b["autoregressive"]["psnr_by_episode"]) - np.asarray(a["autoregressive"]["psnr_by_episode"])
     n, horizon = d.shape
-    se = (lambda x: x.std(ddof=1) / np.sqrt(n)) if n > 1 else (lambda x: 0.0)
+    se = mean_error(d)
 
     def row(name: str, f) -> str:
         return f"  {name:<34}{f(a):>9.2f}{f(b):>9.2f}{f(b) - f(a):>+9.2f}"
@@ -336,11 +341,11 @@ def compare_reports(a: dict, b: dict) -> str:
              f"  autoregressive PSNR, B - A over the same {n} episodes (± standard error):"]
     for h in (1, 4, 16, 32, 64):
         if h <= horizon:
-            lines.append(f"    horizon {h:<8} {d[:, h - 1].mean():+.2f} ± {se(d[:, h - 1]):.2f} dB")
+            lines.append(f"    horizon {h:<8} {d[:, h - 1].mean():+.2f} ± {se[h - 1]:.2f} dB")
     for lo, hi in ((1, 16), (17, 32), (33, 64)):
         if hi <= horizon:
             m = d[:, lo - 1:hi].mean(axis=1)
-            lines.append(f"    frames {lo}-{hi:<{8 - len(str(lo))}} {m.mean():+.2f} ± {se(m):.2f} dB")
+            lines.append(f"    frames {lo}-{hi:<{8 - len(str(lo))}} {m.mean():+.2f} ± {mean_error(m):.2f} dB")
     return "\n".join(lines)
 
 
