@@ -51,6 +51,9 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     better = json.loads(json.dumps(m))
     better["autoregressive"]["psnr_by_episode"] = (np.asarray(m["autoregressive"]["psnr_by_episode"]) + 1).tolist()
     assert "horizon 4        +1.00 ± 0.00 dB" in compare_reports(m, better)
+    better["autoregressive"]["psnr_by_episode"] = [c[:8] for c in better["autoregressive"]["psnr_by_episode"]]
+    shorter = compare_reports(m, better)  # a shorter horizon (--quick): the horizons both have
+    assert "horizon 4        +1.00 ± 0.00 dB" in shorter and "horizon 16" not in shorter
     better["config"]["seeds"] = [5, 7]
     with pytest.raises(UserError, match="different seeds"):
         compare_reports(m, better)

@@ -322,7 +322,9 @@ def compare_reports(a: dict, b: dict) -> str:
     either mean), with its standard error."""
     if a["config"]["seeds"] != b["config"]["seeds"]:
         raise UserError("the reports are on different seeds; pair only reports of the same episodes")
-    d = np.asarray(b["autoregressive"]["psnr_by_episode"]) - np.asarray(a["autoregressive"]["psnr_by_episode"])
+    pa, pb = (np.asarray(m["autoregressive"]["psnr_by_episode"]) for m in (a, b))
+    common = min(pa.shape[1], pb.shape[1])  # a --quick report imagines 16 frames, a full one 64
+    d = pb[:, :common] - pa[:, :common]
     n, horizon = d.shape
     se = mean_error(d)
 
