@@ -14,6 +14,7 @@ from wm_video.models.loading import load_model
 from wm_video.models.vae import FrameVAE, frames_to_input
 
 SCALE_SAMPLE = 1024  # frames used to measure the latents' spread
+SCALE_EPISODES = 32  # ... from at most this many episodes spread through the dataset (each read decodes a whole one)
 
 
 @torch.inference_mode()
@@ -27,9 +28,10 @@ def encode_frames(vae: FrameVAE, frames: np.ndarray, batch: int = 64) -> np.ndar
 def measure_scaling_factor(vae: FrameVAE, root: str | Path) -> float:
     """1 / std of the latents over frames spread evenly through the dataset."""
     indices = episode_indices(root)
+    indices = [indices[i] for i in np.linspace(0, len(indices) - 1, min(SCALE_EPISODES, len(indices))).astype(int)]
     per_episode = max(1, SCALE_SAMPLE // len(indices))
     samples = []
-    for k in indices[:SCALE_SAMPLE]:
+    for k in indices:
         frames = read_episode(root, k).frames
         pick = np.linspace(0, len(frames) - 1, min(per_episode, len(frames))).astype(int)
         samples.append(encode_frames(vae, frames[pick]))
