@@ -94,6 +94,26 @@ def test_refuses_a_folder_holding_something_else(tmp_path, tiny_dataset):
         read_episode(tiny_dataset, 7)
 
 
+def test_a_frame_that_does_not_decode_names_the_episode_file(tmp_path, tiny_dataset):
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from data_tools.dataset import episode_paths
+
+    root = tmp_path / "copy"
+    shutil.copytree(tiny_dataset, root)
+    path = episode_paths(root)[1]
+    table = pq.read_table(path)
+    rows = table.to_pydict()
+    rows["image"][2] = {"bytes": b"not a png", "path": None}
+    pq.write_table(pa.Table.from_pydict(rows, schema=table.schema), path)
+    with pytest.raises(DatasetError, match=r"episode_000001\.parquet: cannot read episode \(not a decodable image\)"):
+        read_episode(root, 1)
+    assert read_episode(root, 0).frames.shape[0] > 0  # the others still read
+
+
 def test_info_rejects_another_action_layout():
     with pytest.raises(ValueError, match="action_names"):
         DatasetInfo(source="x", fps=20, width=32, height=32, action_names=("forward",))
