@@ -68,6 +68,19 @@ def test_damaged_checkpoints_give_clear_errors(tmp_path):
         load_model(FrameVAE, tmp_path / "nan")
 
 
+def test_training_batches_are_the_recorded_frames_and_come_in_order(tiny_dataset):
+    from data_tools.dataset import read_episode
+    from train.frames import FrameSource, prefetched
+    from wm_video.models.vae import frames_to_input
+
+    source = FrameSource(tiny_dataset)
+    first = read_episode(tiny_dataset, 0).frames
+    assert torch.equal(source.frames([0, 3, 11]), frames_to_input(torch.from_numpy(first[[0, 3, 11]])))
+    keys = [(4, 0, step) for step in range(5)]
+    for batch, key in zip(prefetched(source.batch, keys), keys, strict=True):
+        assert torch.equal(batch, source.batch(*key))
+
+
 def test_a_tiny_vae_overfits_a_few_frames(tiny_dataset):
     from train.frames import FrameSource
 

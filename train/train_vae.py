@@ -24,7 +24,7 @@ from wm_video.metrics import psnr
 from wm_video.models.vae import FrameVAE
 
 from .checkpoints import latest_checkpoint, restore, save_checkpoint, save_pretrained_atomic
-from .frames import FrameSource
+from .frames import FrameSource, prefetched
 from .optim import schedule, update
 
 
@@ -108,9 +108,14 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
                disable=not accelerator.is_local_main_process)
     vae.train()
     start, logs = time.perf_counter(), {}
+    keys = ((cfg.batch_size, cfg.seed, step, accelerator.process_index, micro)
+            for step in range(counter.step, cfg.steps) for micro in range(cfg.grad_accum))
+    # On a GPU the next batch decodes while this one trains; on a CPU that would only take the training's cores.
+    on_cpu = accelerator.device.type == "cpu"
+    batches = (source.batch(*key) for key in keys) if on_cpu else prefetched(source.batch, keys)
     while counter.step < cfg.steps:
-        for micro in range(cfg.grad_accum):
-            frames = source.batch(cfg.batch_size, cfg.seed, counter.step, accelerator.process_index, micro)
+        for _ in range(cfg.grad_accum):
+            frames = next(batches)
             with accelerator.accumulate(vae):
                 loss, logs = vae_loss(vae, frames.to(accelerator.device), cfg)
                 update(accelerator, vae, optimizer, loss)
