@@ -15,11 +15,12 @@ Shards are written to a temporary name and renamed, so a folder only ever holds 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -208,6 +209,16 @@ def decode_png(data: bytes) -> np.ndarray:
     return image[..., ::-1]
 
 
+@functools.cache
+def _decoders() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(os.cpu_count())
+
+
+def decode_pngs(images: Iterable[bytes]) -> np.ndarray:
+    """Frames (N, H, W, 3) from encoded images, decoded on every core (cv2 lets go of the GIL)."""
+    return np.stack(list(_decoders().map(decode_png, images)))
+
+
 def _write_metadata(root: Path, info: DatasetInfo) -> None:
     (root / DATA_DIR).mkdir(parents=True, exist_ok=True)
     (root / "meta").mkdir(exist_ok=True)
@@ -256,9 +267,7 @@ def read_episode(root: str | Path, index: int) -> Episode:
     try:
         table = pq.read_table(paths[index], columns=["frame_index", "image", "action", "pose"]).to_pydict()
         order = np.argsort(table["frame_index"])
-        # cv2 lets go of the GIL while it decodes, so threads decode an episode on every core
-        with ThreadPoolExecutor(os.cpu_count()) as pool:
-            frames = np.stack(list(pool.map(decode_png, (table["image"][i]["bytes"] for i in order))))
+        frames = decode_pngs(table["image"][i]["bytes"] for i in order)
     except Exception as e:
         raise DatasetError(f"{paths[index]}: cannot read episode ({e})") from None
     actions = np.asarray(table["action"], dtype=np.float32)[order]

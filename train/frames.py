@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_tools.dataset import DatasetError, decode_png, read_info
+from data_tools.dataset import DatasetError, decode_pngs, read_info
 from wm_video.models.vae import frames_to_input
 
 
@@ -30,7 +29,6 @@ class FrameSource:
         if len(self.rows) == 0:
             raise DatasetError(f"{root}: holds no frames")
         self.root = Path(root)
-        self.pool = ThreadPoolExecutor(os.cpu_count())
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -39,7 +37,7 @@ class FrameSource:
         """Frames as float (B, 3, H, W) in [-1, 1]."""
         images = self.rows[list(map(int, indices))]["image"]
         try:
-            array = np.stack(list(self.pool.map(lambda image: decode_png(image["bytes"]), images)))
+            array = decode_pngs(image["bytes"] for image in images)
         except ValueError as e:
             raise DatasetError(f"{self.root}: cannot read a frame ({e})") from None
         return frames_to_input(torch.from_numpy(array))
