@@ -213,14 +213,15 @@ def test_a_tiny_model_overfits_a_tiny_sequence():
     assert first > 1.0 and logs["loss"] < 0.35, (first, logs)
 
 
-@pytest.mark.parametrize("guidance", [1.0, 3.0])
-def test_cached_and_reference_modes_give_the_same_frames(guidance):
+@pytest.mark.parametrize("guidance, history_guidance", [(1.0, 1.0), (3.0, 1.0), (1.0, 0.6)])
+def test_cached_and_reference_modes_give_the_same_frames(guidance, history_guidance):
     torch.manual_seed(0)  # the bf16 tolerance below was checked on these weights
     model = randomized(WorldDiT(**TINY))
     x, _, a = inputs(b=1, t=3)
     out = {}
     for reference in (False, True):
-        r = Rollout(model, RolloutConfig(steps=3, seed=5, guidance=guidance), reference=reference)
+        r = Rollout(model, RolloutConfig(steps=3, seed=5, guidance=guidance, history_guidance=history_guidance),
+                    reference=reference)
         r.reset(x[0], a[0])
         out[reference] = torch.stack([r.step(a[0, i % 3]) for i in range(10)])
     # Until the window (8 frames: 3 prompt + 5 new) is full, the two are the same computation.
@@ -241,3 +242,21 @@ def test_action_guidance_moves_away_from_the_unknown_action():
     # One step, so the frame is linear in the guided velocity: 3x the action's effect.
     torch.testing.assert_close(frames[3.0] - frames[0.0], 3 * (frames[1.0] - frames[0.0]), rtol=0, atol=1e-4)
     assert (frames[1.0] - frames[0.0]).abs().mean() > 1e-3
+
+
+def test_history_guidance_mixes_in_the_frame_imagined_without_a_past():
+    torch.manual_seed(0)
+    model = randomized(WorldDiT(**TINY))
+    x, _, a = inputs(b=2, t=3)
+    frames = {}
+    for prompt in (0, 1):
+        for h in (0.0, 0.6, 1.0):
+            r = Rollout(model, RolloutConfig(steps=1, seed=5, history_guidance=h))
+            r.reset(x[prompt], a[prompt])
+            frames[prompt, h] = r.step(a[0, 0])
+    # h = 0: the past is not read at all, so two different prompts give the same frame.
+    torch.testing.assert_close(frames[0, 0.0], frames[1, 0.0], rtol=0, atol=1e-5)
+    assert (frames[0, 1.0] - frames[1, 1.0]).abs().mean() > 1e-3
+    # One step, so the frame is linear in the mixed velocity.
+    torch.testing.assert_close(frames[0, 0.6] - frames[0, 0.0], 0.6 * (frames[0, 1.0] - frames[0, 0.0]),
+                               rtol=0, atol=1e-4)

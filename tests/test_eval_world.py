@@ -1,5 +1,6 @@
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -10,11 +11,20 @@ from train.eval_world import (
     format_metrics,
     idm_labels,
     read_report,
+    sharpness,
     standard_error,
 )
 from wm_video.actions import action_from_dict
 from wm_video.errors import UserError
 from wm_video.rollout import RolloutConfig
+
+
+def test_sharpness_falls_with_blur():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    blurred = np.stack([cv2.GaussianBlur(f, (5, 5), 2) for f in frames])
+    assert (sharpness(blurred) < sharpness(frames) / 3).all()
+    assert sharpness(np.full((1, 8, 8, 3), 90, np.uint8))[0] == 0
 
 
 def test_idm_labels_split_yaw_and_forward():
@@ -40,7 +50,12 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     assert np.asarray(st["in_range_by_rollout"]).shape == (2, 2)
     assert np.isclose(np.mean(st["in_range_by_rollout"], axis=0), st["in_range_share_by_100_frames"], atol=0.01).all()
     assert m["speed"]["fps"] > 0 and np.isfinite(m["revisiting"]["psnr_after_360"])
-    for name in ("metrics.json", "plots.png", "real_vs_imagined.mp4"):
+    assert st["sharpness_vs_real"] > 0 and len(st["sharpness_vs_real_by_100_frames"]) == 2
+    because = st["out_of_range_because"]
+    assert len(because) == 8 and all(0 <= v <= 1 for v in because.values())
+    out = 1 - st["all_in_range"]  # a frame out of range is out for one reason or more
+    assert max(because.values()) - 1e-6 <= out <= sum(because.values()) + 1e-6
+    for name in ("metrics.json", "plots.png", "long_rollouts.png", "real_vs_imagined.mp4"):
         assert (tmp_path / "report" / name).stat().st_size > 0
     assert json.loads((tmp_path / "report" / "metrics.json").read_text())["vae"]["psnr"] == m["vae"]["psnr"]
     assert "teacher-forced" in format_metrics(m)

@@ -12,7 +12,8 @@ under the same actions (the scripted explorer's), on seeds never used in trainin
 * action following: an inverse dynamics model (IDM) trained here on real frame pairs predicts
   the yaw direction and whether the player moved; its accuracy on imagined pairs over real ones;
 * stability: long rollouts' frame statistics (mean colour, contrast) against the real
-  frames' range, per 100-frame window, averaged over a few rollouts (one wanders by chance);
+  frames' range, per 100-frame window, averaged over a few rollouts (one wanders by chance),
+  and their sharpness against the real frames';
 * revisiting: after turning 360 degrees in place, PSNR of the frame against the one before;
 * speed: frames/s and 90th-percentile latency of the engine.
 """
@@ -146,8 +147,18 @@ def idm_accuracy(model: InverseDynamics, frames: np.ndarray, actions: np.ndarray
 
 # -- the suite ------------------------------------------------------------------------------------
 
+STATISTICS = ("mean R", "mean G", "mean B", "contrast")
+
+
+def sharpness(frames: np.ndarray) -> np.ndarray:
+    """Per frame: the mean brightness step between neighbouring pixels, in 0..255. Blur lowers it, and
+    a blurred frame can keep a real frame's colours and contrast: the range check above misses it."""
+    g = frames.astype(np.float32).mean(-1)
+    return (np.abs(np.diff(g, axis=1)).mean((1, 2)) + np.abs(np.diff(g, axis=2)).mean((1, 2))) / 2
+
+
 def frame_statistics(frames: np.ndarray) -> np.ndarray:
-    """Per frame: mean of each colour channel and the overall contrast (std), in 0..255."""
+    """Per frame: the ``STATISTICS``, mean of each colour channel and the overall contrast (std), in 0..255."""
     f = frames.reshape(len(frames), -1, 3).astype(np.float32)
     return np.concatenate([f.mean(1), f.std((1, 2))[:, None]], axis=1)
 
@@ -219,7 +230,17 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     stats = [frame_statistics(f) for f in long_fake]
     inside = np.stack([((st >= low) & (st <= high)).all(axis=1) for st in stats])  # (rollouts, frames)
     windows = [inside[:, i:i + 100].mean(axis=1) for i in range(0, inside.shape[1], 100)]  # per window, per rollout
+    every = np.concatenate(stats)
+    because = {f"{name} {side}": float(share) for k, name in enumerate(STATISTICS)
+               for side, share in (("below", (every[:, k] < low[k]).mean()), ("above", (every[:, k] > high[k]).mean()))}
+    real_sharpness = float(np.median(np.concatenate([sharpness(e.frames[prompt:]) for e in long_real])))
+    fake_sharpness = np.stack([sharpness(f) for f in long_fake])  # (rollouts, frames)
     metrics["stability"] = {"frames": inside.shape[1], "rollouts": len(inside),
+                            "out_of_range_because": because,
+                            "sharpness_vs_real": float(np.median(fake_sharpness)) / real_sharpness,
+                            "sharpness_vs_real_by_100_frames": [
+                                float(np.median(fake_sharpness[:, i:i + 100])) / real_sharpness
+                                for i in range(0, inside.shape[1], 100)],
                             "in_range_share_by_100_frames": [float(w.mean()) for w in windows],
                             "in_range_by_rollout": np.round(np.stack(windows, axis=1), 2).tolist(),
                             "first_256_in_range": float(inside[:, :256].mean()),
@@ -248,6 +269,7 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
 
     _write_report(Path(out), metrics, curve_p, curve_shuffled, curve_still, stats[0], low, high,
                   episodes[0], fakes[0], prompt, world.info.fps)
+    _write_contact_sheet(Path(out) / "long_rollouts.png", long_fake, inside)
     return metrics
 
 
@@ -266,9 +288,8 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
     ax[0].plot(h, curve_still, label="last prompt frame held", linestyle=":", color="gray")
     ax[0].set(xlabel="frames after the prompt", ylabel="PSNR (dB)", title="autoregressive PSNR vs the real game")
     ax[0].legend()
-    names = ["mean R", "mean G", "mean B", "contrast"]
-    for k in range(stats.shape[1]):
-        ax[1].plot(stats[:, k], label=names[k], linewidth=0.8)
+    for k, name in enumerate(STATISTICS):
+        ax[1].plot(stats[:, k], label=name, linewidth=0.8)
         ax[1].axhspan(low[k], high[k], alpha=0.08, color=f"C{k}")
     ax[1].set(xlabel="frame", ylabel="0..255", title="first long rollout's frame statistics (bands: real range)")
     ax[1].legend(fontsize=7)
@@ -277,8 +298,10 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
     for i, share in enumerate(by_rollout):
         ax[2].plot(start, share, marker=".", linewidth=0.8, label=f"rollout {i + 1}")
     ax[2].plot(start, by_rollout.mean(0), color="black", linewidth=2, label="mean")
-    ax[2].set(xlabel="frames (100-frame windows)", ylabel="share of frames in range", ylim=(-0.05, 1.05),
-              title="long rollouts in the real range")
+    ax[2].plot(start, metrics["stability"]["sharpness_vs_real_by_100_frames"], color="black", linestyle="--",
+               label="sharpness, imagined / real")
+    ax[2].set(xlabel="frames (100-frame windows)", ylabel="share of frames in range; sharpness ratio",
+              ylim=(-0.05, 1.05), title="long rollouts: in the real range, and sharpness")
     ax[2].legend(fontsize=7)
     fig.tight_layout()
     tmp = out / ".plots.partial.png"
@@ -290,6 +313,37 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
     video = [np.concatenate([r, divider, f], axis=1) for r, f in zip(real, imagined, strict=True)]
     write_video(out / "real_vs_imagined.mp4", [np.repeat(np.repeat(v, 2, 0), 2, 1) for v in video], fps=fps)
     atomic_write(out / "metrics.json", json.dumps(metrics, indent=2))
+
+
+def _write_contact_sheet(path: Path, rollouts: list[np.ndarray], inside: np.ndarray, columns: int = 20) -> None:
+    """One row per long rollout: a frame every len / ``columns`` frames, framed red where it is out of
+    the real range, so that where a rollout went (a wall close up, a flat haze) can be seen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    picks = np.linspace(0, inside.shape[1] - 1, columns).round().astype(int)
+    rows = []
+    for frames, ok in zip(rollouts, inside, strict=True):
+        tiles = []
+        for i in picks:
+            tile = frames[i].copy()
+            if not ok[i]:
+                tile[:3], tile[-3:], tile[:, :3], tile[:, -3:] = (255, 0, 0), (255, 0, 0), (255, 0, 0), (255, 0, 0)
+            tiles.append(tile)
+        rows.append(np.concatenate(tiles, axis=1))
+    h, w = rollouts[0].shape[1:3]
+    fig, ax = plt.subplots(figsize=(columns * w / 100, len(rows) * h / 100 + 0.6))
+    ax.imshow(np.concatenate(rows, axis=0))
+    ax.set_xticks(np.arange(columns) * w + w / 2, [str(i) for i in picks], fontsize=7)
+    ax.set_yticks(np.arange(len(rows)) * h + h / 2, [f"rollout {i + 1}" for i in range(len(rows))], fontsize=7)
+    ax.set(xlabel="frame", title="long rollouts, imagined (red: outside the real frames' range)")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.partial.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
 
 
 def mean_error(per_episode) -> np.ndarray:
@@ -338,6 +392,7 @@ def compare_reports(a: dict, b: dict) -> str:
                for k in a["controllability"]),
              row("IDM accuracy, imagined / real", lambda m: m["action_following"]["ratio"]),
              row("stability, frames in range", lambda m: np.mean(m["stability"]["in_range_share_by_100_frames"])),
+             row("long rollouts' sharpness / real", lambda m: m["stability"].get("sharpness_vs_real", np.nan)),
              row("revisiting (dB)", lambda m: m["revisiting"]["psnr_after_360"]),
              row("frames/s", lambda m: m["speed"]["fps"]),
              f"  autoregressive PSNR, B - A over the same {n} episodes (± standard error):"]
@@ -371,6 +426,9 @@ def format_metrics(m: dict) -> str:
         f"{min(256, st['frames'])}, "
         f"{st['last_window_in_range']:.0%} of the last 100, {st['all_in_range']:.0%} of all {st['frames']} "
         f"({st['rollouts']} rollouts)",
+        f"    sharpness               {st.get('sharpness_vs_real', np.nan):.0%} of the real frames' (median)",
+        "    out of range because    " + (", ".join(f"{k} {v:.0%}" for k, v in sorted(
+            st.get("out_of_range_because", {}).items(), key=lambda kv: -kv[1]) if v >= 0.01) or "-"),
         f"  revisiting                PSNR {m['revisiting']['psnr_after_360']:.2f} dB after a 360-degree turn",
         f"  speed                     {m['speed']['fps']:.1f} frames/s, "
         f"p90 latency {m['speed']['latency_p90_ms']:.0f} ms",

@@ -28,13 +28,15 @@ def add_rollout_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
     p.add_argument("--guidance", type=float,
                    help="action guidance: > 1 strengthens what the keys do, at ~15%% of the speed (default 1: none)")
+    p.add_argument("--history-guidance", type=float, help="weight of the past on each frame's first step against "
+                   "none: < 1 keeps long rollouts from staying stuck (default: the engine's, RolloutConfig)")
 
 
 def rollout_config(args: argparse.Namespace, seed: int = 0):
-    """The engine's defaults (wm_video.rollout.RolloutConfig) with --steps and --guidance over them."""
+    """The engine's defaults (wm_video.rollout.RolloutConfig) with --steps and the guidances over them."""
     from .rollout import RolloutConfig
 
-    given = {k: getattr(args, k) for k in ("steps", "guidance") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("steps", "guidance", "history_guidance") if getattr(args, k) is not None}
     return RolloutConfig(seed=seed, **given)
 
 
@@ -167,7 +169,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
         cfg.horizon, cfg.teacher_forced, cfg.stability_frames, cfg.idm_frames, cfg.idm_steps = 16, 4, 200, 200, 150
     metrics = evaluate(resolve_model(args.model), args.out, cfg)
     print(format_metrics(metrics))
-    print(f"report: {args.out}/metrics.json, {args.out}/plots.png, {args.out}/real_vs_imagined.mp4")
+    print(f"report: {args.out}/metrics.json, {args.out}/plots.png, {args.out}/long_rollouts.png, "
+          f"{args.out}/real_vs_imagined.mp4")
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -288,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds")
     p.add_argument("--model", help="model folder (default: the shipped model)")
-    p.add_argument("--out", required=True, help="report folder: metrics.json, plots.png, real_vs_imagined.mp4")
+    p.add_argument("--out", required=True, help="report folder: metrics.json, plots.png, long_rollouts.png, "
+                   "real_vs_imagined.mp4")
     p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9016, never trained on)")
     add_rollout_args(p)
     p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
