@@ -273,13 +273,26 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     return metrics
 
 
-def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, stats, low, high, episode, imagined,
-                  prompt, fps) -> None:
+def _pyplot():
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save_figure(fig, path: Path) -> None:
+    """Write under a temporary name, then rename: a report never holds a half-written picture."""
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    fig.savefig(tmp, dpi=100)
+    _pyplot().close(fig)
+    tmp.replace(path)
+
+
+def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, stats, low, high, episode, imagined,
+                  prompt, fps) -> None:
+    plt = _pyplot()
     out.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(1, 3, figsize=(16, 4))
     h = np.arange(1, len(curve) + 1)
@@ -304,10 +317,7 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
               ylim=(-0.05, 1.05), title="long rollouts: in the real range, and sharpness")
     ax[2].legend(fontsize=7)
     fig.tight_layout()
-    tmp = out / ".plots.partial.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(out / "plots.png")
+    _save_figure(fig, out / "plots.png")
     real = episode.frames[prompt:]
     divider = np.full((real.shape[1], 2, 3), 255, np.uint8)
     video = [np.concatenate([r, divider, f], axis=1) for r, f in zip(real, imagined, strict=True)]
@@ -318,11 +328,7 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
 def _write_contact_sheet(path: Path, rollouts: list[np.ndarray], inside: np.ndarray, columns: int = 20) -> None:
     """One row per long rollout: a frame every len / ``columns`` frames, framed red where it is out of
     the real range, so that where a rollout went (a wall close up, a flat haze) can be seen."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     picks = np.linspace(0, inside.shape[1] - 1, columns).round().astype(int)
     rows = []
     for frames, ok in zip(rollouts, inside, strict=True):
@@ -330,7 +336,7 @@ def _write_contact_sheet(path: Path, rollouts: list[np.ndarray], inside: np.ndar
         for i in picks:
             tile = frames[i].copy()
             if not ok[i]:
-                tile[:3], tile[-3:], tile[:, :3], tile[:, -3:] = (255, 0, 0), (255, 0, 0), (255, 0, 0), (255, 0, 0)
+                tile[[0, 1, 2, -3, -2, -1]] = tile[:, [0, 1, 2, -3, -2, -1]] = (255, 0, 0)
             tiles.append(tile)
         rows.append(np.concatenate(tiles, axis=1))
     h, w = rollouts[0].shape[1:3]
@@ -340,10 +346,7 @@ def _write_contact_sheet(path: Path, rollouts: list[np.ndarray], inside: np.ndar
     ax.set_yticks(np.arange(len(rows)) * h + h / 2, [f"rollout {i + 1}" for i in range(len(rows))], fontsize=7)
     ax.set(xlabel="frame", title="long rollouts, imagined (red: outside the real frames' range)")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.partial.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    _save_figure(fig, path)
 
 
 def mean_error(per_episode) -> np.ndarray:
@@ -392,7 +395,8 @@ def compare_reports(a: dict, b: dict) -> str:
                for k in a["controllability"]),
              row("IDM accuracy, imagined / real", lambda m: m["action_following"]["ratio"]),
              row("stability, frames in range", lambda m: np.mean(m["stability"]["in_range_share_by_100_frames"])),
-             row("long rollouts' sharpness / real", lambda m: m["stability"].get("sharpness_vs_real", np.nan)),
+             *([row("long rollouts' sharpness / real", lambda m: m["stability"]["sharpness_vs_real"])]
+               if all("sharpness_vs_real" in m["stability"] for m in (a, b)) else []),  # older reports lack it
              row("revisiting (dB)", lambda m: m["revisiting"]["psnr_after_360"]),
              row("frames/s", lambda m: m["speed"]["fps"]),
              f"  autoregressive PSNR, B - A over the same {n} episodes (± standard error):"]
