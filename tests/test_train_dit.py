@@ -119,3 +119,27 @@ def test_two_cpu_processes_split_the_data_and_end_with_identical_weights(tiny_la
     assert ranks[0]["digest"] == ranks[1]["digest"]
     assert ranks[0]["seen"] and ranks[1]["seen"]
     assert set(ranks[0]["seen"]).isdisjoint(ranks[1]["seen"])  # each rank got its own share
+
+
+def test_patch_size_keeps_a_frame_near_64_tokens():
+    from train.train_dit import patch_size_for
+
+    assert [patch_size_for(s, s) for s in (4, 8, 16, 32, 64)] == [2, 2, 2, 4, 8]
+    assert patch_size_for(12, 20) == 2 and patch_size_for(24, 40) == 2  # 3 would not divide 40
+
+
+def test_a_vae_at_downsample_4_gets_a_dit_of_4x4_patches(tmp_path):
+    from data_tools.record import record
+    from wm_video.models.vae import FrameVAE
+
+    game, vae_run, latents, run = (tmp_path / n for n in ("game", "vae", "lat", "run"))
+    record(game, episodes=2, frames=6, size=(128, 128), seed=1)
+    assert main(["train-vae", "--data", str(game), "--out", str(vae_run), "--downsample", "4",
+                 "--steps", "1", "--batch-size", "2"]) == 0
+    assert FrameVAE.from_pretrained(str(vae_run / "vae")).latent_shape == (4, 32, 32)
+    assert main(["encode", "--data", str(game), "--vae", str(vae_run / "vae"), "--out", str(latents)]) == 0
+    (tmp_path / "cfg.yaml").write_text("model: tiny\nclip_frames: 4\nbatch_size: 1\nsample_every: 100\n")
+    assert main(["train", "--data", str(latents), "--vae", str(vae_run / "vae"), "--out", str(run),
+                 "--config", str(tmp_path / "cfg.yaml"), "--steps", "1"]) == 0
+    dit = WorldModel.load(run / "model").dit
+    assert dit.config.patch_size == 4 and dit.tokens_per_frame == 64

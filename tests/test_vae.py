@@ -129,6 +129,7 @@ def test_train_resume_encode_and_eval_end_to_end(tiny_dataset, tmp_path):
 
     report = evaluate_vae(run / "vae", tiny_dataset, tmp_path / "report", max_frames=16)
     assert report["frames"] == 16 and 0 < report["ssim"] <= 1 and report["compression_ratio"] == 48
+    assert 0 < report["blur_equivalent_px"] < 8
     assert (tmp_path / "report" / "sidebyside.png").exists()
     assert json.loads((tmp_path / "report" / "report.json").read_text())["psnr"] == report["psnr"]
 
@@ -153,6 +154,14 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tiny_dataset, tmp_pa
     cfg = VAETrainConfig(steps=step + 2, batch_size=2, checkpoint_every=3, vae=TINY)
     train_vae(tiny_dataset, run, cfg)  # resumes: only two more steps
     assert (run / "checkpoints" / f"step_{step + 2:07d}").exists()
+
+
+def test_blur_equivalent_finds_the_blur_that_was_applied(tiny_dataset):
+    from train.eval_vae import blur, blur_equivalent, quality, sample_frames
+
+    frames = sample_frames(tiny_dataset, 16)
+    for sigma in (0.6, 1.5):
+        assert blur_equivalent(frames, quality(frames, blur(frames, sigma))[0]) == pytest.approx(sigma, abs=0.02)
 
 
 def test_cli_refuses_a_dataset_of_another_frame_size(tiny_dataset, tmp_path, capsys):

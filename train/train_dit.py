@@ -107,13 +107,22 @@ def teacher_forcing_mask(n: int, device=None) -> torch.Tensor:
                       torch.cat([causal.tril(-1), torch.eye(n, dtype=torch.bool, device=device)], 1)], 0)
 
 
+def patch_size_for(h: int, w: int) -> int:
+    """The patch side that keeps a frame near 8x8 = 64 tokens, what plays in real time on a CPU: 2 for a
+    16x16 latent, 4 for 32x32; at least 2, and it must divide both sides."""
+    p = max(2, min(h, w) // 8)
+    while h % p or w % p:
+        p -= 1
+    return p
+
+
 def build_model(cfg: DiTTrainConfig, clips: LatentClips, init: str | Path | None) -> WorldDiT:
     c, h, w = clips.latent_info.latent_shape
     if init is not None:
         model = load_model(WorldDiT, init)
     else:
-        model = WorldDiT(**{"latent_channels": c, "latent_size": (h, w), **DIT_PRESETS[cfg.model],
-                            **cfg.model_overrides})
+        model = WorldDiT(**{"latent_channels": c, "latent_size": (h, w), "patch_size": patch_size_for(h, w),
+                            **DIT_PRESETS[cfg.model], **cfg.model_overrides})
     mc = model.config
     if (mc.latent_channels, *mc.latent_size) != (c, h, w):
         raise UserError(f"the model takes latents {mc.latent_channels}x{tuple(mc.latent_size)} "
