@@ -109,7 +109,7 @@ def teacher_forcing_mask(n: int, device=None) -> torch.Tensor:
 
 def patch_size_for(h: int, w: int) -> int:
     """The patch side that keeps a frame near 8x8 = 64 tokens, what plays in real time on a CPU: 2 for a
-    16x16 latent, 4 for 32x32; at least 2, and it must divide both sides."""
+    16x16 latent, 4 for 32x32. It must divide both sides: smaller where the larger one does not."""
     p = max(2, min(h, w) // 8)
     while h % p or w % p:
         p -= 1
