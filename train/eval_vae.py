@@ -57,10 +57,11 @@ def blur(frames: np.ndarray, sigma: float) -> np.ndarray:
 def blur_equivalent(frames: np.ndarray, target_psnr: float) -> float:
     """The Gaussian blur (sigma in pixels) of the real frames that reads ``target_psnr``: a reconstruction's
     PSNR in a unit one can picture. The game's texel speckle makes even slight blur costly."""
+    real = _to01(frames)
     lo, hi = 0.05, 8.0  # PSNR falls as sigma grows: bisect
     for _ in range(16):
         sigma = (lo + hi) / 2
-        reads = float(psnr(_to01(blur(frames, sigma)), _to01(frames)).mean())
+        reads = float(psnr(_to01(blur(frames, sigma)), real).mean())
         lo, hi = (sigma, hi) if reads > target_psnr else (lo, sigma)
     return (lo + hi) / 2
 
