@@ -129,7 +129,7 @@ def test_train_resume_encode_and_eval_end_to_end(tiny_dataset, tmp_path):
 
     report = evaluate_vae(run / "vae", tiny_dataset, tmp_path / "report", max_frames=16)
     assert report["frames"] == 16 and 0 < report["ssim"] <= 1 and report["compression_ratio"] == 48
-    assert 0 < report["blur_equivalent_px"] < 8
+    assert report["blur_equivalent_px"] is None or 0 < report["blur_equivalent_px"] < 8
     assert (tmp_path / "report" / "sidebyside.png").exists()
     assert json.loads((tmp_path / "report" / "report.json").read_text())["psnr"] == report["psnr"]
 
@@ -162,6 +162,7 @@ def test_blur_equivalent_finds_the_blur_that_was_applied(tiny_dataset):
     frames = sample_frames(tiny_dataset, 16)
     for sigma in (0.6, 1.5):
         assert blur_equivalent(frames, quality(frames, blur(frames, sigma))[0]) == pytest.approx(sigma, abs=0.02)
+    assert blur_equivalent(frames, 1.0) is None  # worse than any blur up to 8 px
 
 
 def test_cli_refuses_a_dataset_of_another_frame_size(tiny_dataset, tmp_path, capsys):
