@@ -54,18 +54,21 @@ def blur(frames: np.ndarray, sigma: float) -> np.ndarray:
     return np.stack([cv2.GaussianBlur(f, (0, 0), sigma) for f in frames])
 
 
-def blur_equivalent(frames: np.ndarray, target_psnr: float, widest: float = 8.0) -> float | None:
+WIDEST_BLUR = 8.0  # px: blur_equivalent's search range ends here
+
+
+def blur_equivalent(frames: np.ndarray, target_psnr: float) -> float | None:
     """The Gaussian blur (sigma in pixels) of the real frames that reads ``target_psnr``: a reconstruction's
-    PSNR in a unit one can picture; None when even a ``widest``-pixel blur reads better. The game's texel
+    PSNR in a unit one can picture; None when even a ``WIDEST_BLUR``-pixel blur reads better. The game's texel
     speckle makes even slight blur costly."""
     real = _to01(frames)
 
     def reads(sigma: float) -> float:
         return float(psnr(_to01(blur(frames, sigma)), real).mean())
 
-    if reads(widest) > target_psnr:
+    if reads(WIDEST_BLUR) > target_psnr:
         return None
-    lo, hi = 0.05, widest  # PSNR falls as sigma grows: bisect
+    lo, hi = 0.05, WIDEST_BLUR  # PSNR falls as sigma grows: bisect
     for _ in range(16):
         sigma = (lo + hi) / 2
         lo, hi = (sigma, hi) if reads(sigma) > target_psnr else (lo, sigma)
@@ -143,7 +146,7 @@ def format_report(report: dict) -> str:
         f"(bf16 decoder: {report['psnr_bf16_decoder']:.2f} dB, {report['ssim_bf16_decoder']:.4f})",
         (f"  as sharp as the real frames under a Gaussian blur of sigma {report['blur_equivalent_px']:.2f} px"
          if report["blur_equivalent_px"] is not None
-         else "  blurrier than the real frames under a Gaussian blur of 8 px"),
+         else f"  blurrier than the real frames under a Gaussian blur of {WIDEST_BLUR:.0f} px"),
         f"  decode {report['decode_ms_bf16']:.2f} ms/frame bf16 ({report['decode_ms_fp32']:.2f} fp32), "
         f"encode {report['encode_frames_per_s']:.0f} frames/s, {report['threads']} threads",
         f"  latent {'x'.join(map(str, report['latent_shape']))}, compression {report['compression_ratio']:.0f}x, "
