@@ -38,10 +38,12 @@ def test_bad_configs_are_refused():
         FrameVAE(image_size=(100, 100))
     with pytest.raises(ValueError, match="same number of levels"):
         FrameVAE(encoder_channels=(8, 8), decoder_channels=(8, 8, 8))
+    with pytest.raises(ValueError, match="one count per level"):
+        FrameVAE(decoder_blocks=(1, 2))
 
 
 def test_save_load_round_trip_is_exact(tmp_path):
-    vae = FrameVAE(image_size=(32, 32), **TINY)
+    vae = FrameVAE(image_size=(32, 32), decoder_blocks=(1, 1, 2), **TINY)
     vae.save_pretrained(tmp_path / "v")
     assert list((tmp_path / "v").glob("*.safetensors"))
     loaded = load_model(FrameVAE, tmp_path / "v")
@@ -50,6 +52,21 @@ def test_save_load_round_trip_is_exact(tmp_path):
         torch.testing.assert_close(loaded.decode(loaded.encode(x).mode()), vae.eval().decode(vae.encode(x).mode()),
                                    rtol=0, atol=0)
     assert loaded.latent_shape == vae.latent_shape and list(loaded.config.image_size) == [32, 32]
+
+
+def test_a_deepened_decoder_starts_as_the_one_it_came_from():
+    from train.train_vae import deepen_decoder
+
+    torch.manual_seed(0)
+    vae = FrameVAE(image_size=(32, 32), **TINY).eval()
+    deeper = deepen_decoder(vae, (1, 2, 2)).eval()  # a block more at the middle level and at the last
+    assert list(deeper.config.decoder_blocks) == [1, 2, 2]
+    assert sum(p.numel() for p in deeper.decoder.parameters()) > sum(p.numel() for p in vae.decoder.parameters())
+    z = torch.randn(2, *vae.latent_shape)
+    with torch.no_grad():
+        torch.testing.assert_close(deeper.decode(z), vae.decode(z), rtol=0, atol=0)
+    with pytest.raises(UserError, match="can only gain blocks"):
+        deepen_decoder(deeper, (1, 1, 2))
 
 
 def test_damaged_checkpoints_give_clear_errors(tmp_path):
@@ -126,6 +143,11 @@ def test_train_resume_encode_and_eval_end_to_end(tiny_dataset, tmp_path):
     assert z.shape == (12, 4, 4, 4) and actions.shape == (12, 25)
     assert 0.5 < float(np.std(z.astype(np.float32)) * info.scaling_factor) < 2.0
     assert LatentInfo.read(latents).scaling_factor == info.scaling_factor
+    # Worker processes write the same latents as the single-process loop.
+    assert encode_dataset(tiny_dataset, run / "vae", tmp_path / "latents2", workers=2) == 2
+    for (z1, a1), (z2, a2) in zip(episodes, read_latent_episodes(tmp_path / "latents2")[1], strict=True):
+        np.testing.assert_allclose(z1.astype(np.float32), z2.astype(np.float32), atol=2e-3)  # thread counts differ
+        np.testing.assert_array_equal(a1, a2)
 
     report = evaluate_vae(run / "vae", tiny_dataset, tmp_path / "report", max_frames=16)
     assert report["frames"] == 16 and 0 < report["ssim"] <= 1 and report["compression_ratio"] == 48

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +41,38 @@ def measure_scaling_factor(vae: FrameVAE, root: str | Path) -> float:
     return float(1.0 / np.concatenate(samples).std())
 
 
-def encode_dataset(data: str | Path, vae_path: str | Path, out: str | Path) -> int:
-    """Encode every episode of ``data`` not yet in ``out``; return how many were encoded now."""
+def _load_vae(vae_path: str | Path) -> FrameVAE:
+    return load_model(FrameVAE, vae_path).to("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _encode_episode(vae: FrameVAE, data: str, out: str, index: int, fps: float) -> int:
+    episode = read_episode(data, index)
+    write_latent_episode(out, index, encode_frames(vae, episode.frames), episode.actions, episode.poses, fps)
+    return index
+
+
+_worker_vae: FrameVAE | None = None  # one per worker process, loaded once
+
+
+def _start_worker(vae_path: str, threads: int) -> None:
+    global _worker_vae
+    torch.set_num_threads(threads)
+    _worker_vae = _load_vae(vae_path)
+
+
+def _encode_in_worker(data: str, out: str, index: int, fps: float) -> int:
+    return _encode_episode(_worker_vae, data, out, index, fps)
+
+
+def encode_dataset(data: str | Path, vae_path: str | Path, out: str | Path, workers: int = 1) -> int:
+    """Encode every episode of ``data`` not yet in ``out``; return how many were encoded now.
+
+    With ``workers`` > 1, spawned processes each read, encode and write whole episodes: reading
+    (PNG decoding) and writing (Arrow conversion) then overlap the encoding, which on a GPU is
+    most of the time a single process spends.
+    """
     info = read_info(data)
-    vae = load_model(FrameVAE, vae_path).to("cuda" if torch.cuda.is_available() else "cpu")
+    vae = _load_vae(vae_path)
     h, w = vae.config.image_size
     if (info.height, info.width) != (h, w):
         raise DatasetError(f"{data}: frames are {info.width}x{info.height}, but the VAE at {vae_path} takes {w}x{h}")
@@ -51,7 +82,18 @@ def encode_dataset(data: str | Path, vae_path: str | Path, out: str | Path) -> i
                              scaling_factor=scale, source=str(Path(data).resolve()))
     done = open_latents(out, info, latent_info)
     todo = [k for k in episode_indices(data) if k not in done]
-    for k in tqdm(todo, desc="encoding", unit="episode"):
-        episode = read_episode(data, k)
-        write_latent_episode(out, k, encode_frames(vae, episode.frames), episode.actions, episode.poses, info.fps)
+    data, out = os.fspath(data), os.fspath(out)
+    bar = tqdm(total=len(todo), desc="encoding", unit="episode")
+    with bar:
+        if workers <= 1:
+            for k in todo:
+                _encode_episode(vae, data, out, k, info.fps)
+                bar.update(1)
+        else:
+            threads = max(1, torch.get_num_threads() // workers)
+            with ProcessPoolExecutor(min(workers, len(todo) or 1), mp_context=get_context("spawn"),
+                                     initializer=_start_worker, initargs=(os.fspath(vae_path), threads)) as pool:
+                for future in as_completed([pool.submit(_encode_in_worker, data, out, k, info.fps) for k in todo]):
+                    future.result()
+                    bar.update(1)
     return len(todo)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from data_tools.dataset import read_info
 from wm_video.errors import UserError
 from wm_video.metrics import psnr
-from wm_video.models.vae import FrameVAE
+from wm_video.models.vae import FrameVAE, Upsample
 
 from .checkpoints import latest_checkpoint, restore, save_checkpoint, save_pretrained_atomic
 from .frames import FrameSource, prefetched
@@ -86,9 +86,14 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
         vae = FrameVAE.from_config(json.loads((out / "vae_config.json").read_text()))
     elif init is not None:
         vae = FrameVAE.from_pretrained(str(init))  # continue from released weights
+        if "decoder_blocks" in cfg.vae:
+            vae = deepen_decoder(vae, tuple(cfg.vae["decoder_blocks"]))
     else:
         info = read_info(data)
-        vae = FrameVAE(**{"image_size": (info.height, info.width), **cfg.vae})
+        try:
+            vae = FrameVAE(**{"image_size": (info.height, info.width), **cfg.vae})
+        except ValueError as e:
+            raise UserError(f"cannot build this VAE: {e}") from None
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         (out / "vae_config.json").write_text(json.dumps(dict(vae.config), indent=2))
@@ -137,6 +142,37 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
     bar.close()
     accelerator.end_training()
     return out / "vae"
+
+
+def _decoder_levels(vae: FrameVAE) -> list[list[torch.nn.Module]]:
+    """The decoder's layers, split where each level begins (at its upsampling)."""
+    levels: list[list[torch.nn.Module]] = [[]]
+    for layer in vae.decoder.blocks:
+        if isinstance(layer, Upsample):
+            levels.append([])
+        levels[-1].append(layer)
+    return levels
+
+
+@torch.no_grad()
+def deepen_decoder(vae: FrameVAE, blocks: tuple[int, ...]) -> FrameVAE:
+    """A copy of ``vae`` with ``blocks[i]`` residual blocks at decoder level i. The added blocks end in a
+    zero convolution, so they start as the identity and the copy decodes exactly as ``vae`` does."""
+    have = tuple(vae.config.decoder_blocks or (1,) * len(vae.config.decoder_channels))
+    if len(blocks) != len(have) or any(b < h for b, h in zip(blocks, have, strict=True)):
+        raise UserError(f"--decoder-blocks {','.join(map(str, blocks))}: this VAE's decoder has "
+                        f"{','.join(map(str, have))} blocks per level; it can only gain blocks, level by level")
+    config = {k: v for k, v in vae.config.items() if not k.startswith("_")}
+    deeper = FrameVAE(**{**config, "decoder_blocks": blocks})
+    deeper.load_state_dict(vae.state_dict(), strict=False)  # the encoder and the decoder's ends
+    for old, new in zip(_decoder_levels(vae), _decoder_levels(deeper), strict=True):
+        for i, layer in enumerate(new):
+            if i < len(old):
+                layer.load_state_dict(old[i].state_dict())
+            else:
+                torch.nn.init.zeros_(layer.conv2.weight)
+                torch.nn.init.zeros_(layer.conv2.bias)
+    return deeper
 
 
 @torch.no_grad()

@@ -24,6 +24,17 @@ def _size(text: str) -> tuple[int, int]:
     return size
 
 
+def _counts(text: str) -> tuple[int, ...]:
+    """``1,1,2`` -> (1, 1, 2)."""
+    try:
+        counts = tuple(int(n) for n in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected counts like 1,1,2, got {text!r}") from None
+    if min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"every level needs at least one block, got {text!r}")
+    return counts
+
+
 def add_rollout_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
     p.add_argument("--guidance", type=float,
@@ -104,6 +115,8 @@ def cmd_train_vae(args: argparse.Namespace) -> None:
     layout = dict(VAE_LAYOUTS[args.downsample])
     if args.latent_channels is not None:
         layout["latent_channels"] = args.latent_channels
+    if args.decoder_blocks is not None:
+        layout["decoder_blocks"] = args.decoder_blocks
     cfg = VAETrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                          checkpoint_every=args.checkpoint_every, decoder_only=args.decoder_only, vae=layout)
     path = train_vae(args.data, args.out, cfg, init=args.init)
@@ -113,7 +126,7 @@ def cmd_train_vae(args: argparse.Namespace) -> None:
 def cmd_encode(args: argparse.Namespace) -> None:
     from train.encode import encode_dataset
 
-    n = encode_dataset(args.data, args.vae, args.out)
+    n = encode_dataset(args.data, args.vae, args.out, workers=args.workers)
     print(f"{args.out}: encoded {n} episodes")
 
 
@@ -247,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "4 a 32x32x4 one (finer detail, a slower decoder)")
     p.add_argument("--latent-channels", type=int, help="C of the latent (new runs only; default 16 at "
                                                          "--downsample 8, 4 at 4: 12x compression)")
+    p.add_argument("--decoder-blocks", type=_counts, metavar="N,N,N",
+                   help="residual blocks per decoder level, from the latent resolution up (default one each); "
+                        "with --init, blocks added to its decoder start as the identity")
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--init", help="start from these VAE weights (a saved VAE folder) instead of scratch")
     p.add_argument("--decoder-only", action="store_true",
@@ -256,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True)
     p.add_argument("--vae", required=True, help="a saved VAE folder (e.g. RUN/vae)")
     p.add_argument("--out", required=True, help="latent dataset folder (resumes one made by the same VAE)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes reading, encoding and writing episodes side by side (on a GPU machine: ~8)")
 
     p = command("eval-vae", cmd_eval_vae, "measure a VAE: PSNR, SSIM, speed, compression, side-by-side image")
     p.add_argument("--vae", required=True)
