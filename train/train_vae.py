@@ -44,7 +44,7 @@ class VAETrainConfig:
     image_every: int = 250
     seed: int = 0
     decoder_only: bool = False  # fine-tune the decoder of ``init``; the encoder (the latent space) stays
-    vae: dict = field(default_factory=dict)  # FrameVAE constructor arguments (ignored when resuming)
+    vae: dict = field(default_factory=dict)  # FrameVAE arguments for a new VAE; with init, only decoder_blocks
 
 
 def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
