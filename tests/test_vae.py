@@ -65,6 +65,9 @@ def test_a_deepened_decoder_starts_as_the_one_it_came_from():
     z = torch.randn(2, *vae.latent_shape)
     with torch.no_grad():
         torch.testing.assert_close(deeper.decode(z), vae.decode(z), rtol=0, atol=0)
+    deepest = deepen_decoder(deeper, (1, 4, 2)).eval()  # blocks' indices shift past what they were
+    with torch.no_grad():
+        torch.testing.assert_close(deepest.decode(z), vae.decode(z), rtol=0, atol=0)
     with pytest.raises(UserError, match="can only gain blocks"):
         deepen_decoder(deeper, (1, 1, 2))
 

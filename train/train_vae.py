@@ -164,7 +164,8 @@ def deepen_decoder(vae: FrameVAE, blocks: tuple[int, ...]) -> FrameVAE:
                         f"{','.join(map(str, have))} blocks per level; it can only gain blocks, level by level")
     config = {k: v for k, v in vae.config.items() if not k.startswith("_")}
     deeper = FrameVAE(**{**config, "decoder_blocks": blocks})
-    deeper.load_state_dict(vae.state_dict(), strict=False)  # the encoder and the decoder's ends
+    ends = {k: v for k, v in vae.state_dict().items() if not k.startswith("decoder.blocks.")}
+    deeper.load_state_dict(ends, strict=False)  # the encoder and the decoder's ends; blocks level by level below
     for old, new in zip(_decoder_levels(vae), _decoder_levels(deeper), strict=True):
         for i, layer in enumerate(new):
             if i < len(old):
