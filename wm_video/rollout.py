@@ -23,7 +23,7 @@ what the frame would be with no past at all, as if it began a clip (every traini
 frame teaches that), and mixes some of it in: v = v_alone + h (v_past - v_alone). Without it a
 long rollout that walks up to a wall or into a tree can stay there for good: the close-up
 texture blurs flat, and half a second of context holds nothing else to turn back to. It costs
-one-step accuracy, so it is off by default (README: the GPU run). h > 1 (the direction DFoT's
+one-step accuracy, so it is off by default (docs/experiments.md). h > 1 (the direction DFoT's
 history guidance takes, for consistency) pushed colours out of range here.
 
 Action convention: ``step(action)`` takes the action pressed while the latest frame is on
