@@ -85,13 +85,13 @@ def encode_dataset(data: str | Path, vae_path: str | Path, out: str | Path, work
     data, out = os.fspath(data), os.fspath(out)
     bar = tqdm(total=len(todo), desc="encoding", unit="episode")
     with bar:
-        if workers <= 1:
+        if workers <= 1 or len(todo) <= 1:
             for k in todo:
                 _encode_episode(vae, data, out, k, info.fps)
                 bar.update(1)
         else:
             threads = max(1, torch.get_num_threads() // workers)
-            with ProcessPoolExecutor(min(workers, len(todo) or 1), mp_context=get_context("spawn"),
+            with ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"),
                                      initializer=_start_worker, initargs=(os.fspath(vae_path), threads)) as pool:
                 for future in as_completed([pool.submit(_encode_in_worker, data, out, k, info.fps) for k in todo]):
                     future.result()
