@@ -143,23 +143,3 @@ def test_a_vae_at_downsample_4_gets_a_dit_of_4x4_patches(tmp_path):
                  "--config", str(tmp_path / "cfg.yaml"), "--steps", "1"]) == 0
     dit = WorldModel.load(run / "model").dit
     assert dit.config.patch_size == 4 and dit.tokens_per_frame == 64
-
-
-def test_own_past_guesses_compound_pass_on_pass(monkeypatch):
-    import train.train_dit as td
-    from train.configs import DIT_PRESETS
-    from wm_video.models.dit import WorldDiT
-
-    model = WorldDiT(latent_channels=4, latent_size=(8, 8), patch_size=2, **DIT_PRESETS["tiny"])
-    z, actions = torch.randn(2, 5, 4, 8, 8), torch.zeros(2, 5, 25)
-    pasts, guesses = [], []
-    velocity, clean = td.teacher_forced_velocity, td.predicted_clean
-    monkeypatch.setattr(td, "teacher_forced_velocity",
-                        lambda m, past, *rest: pasts.append(past) or velocity(m, past, *rest))
-    monkeypatch.setattr(td, "predicted_clean", lambda *args: guesses.append(clean(*args)) or guesses[-1])
-    out = td.own_predictions(model, z, actions, DiTTrainConfig(model="tiny", own_past_depth=3))
-    assert len(pasts) == len(guesses) == 3 and torch.equal(pasts[0], z)  # the first pass sees the real frames
-    # Each later pass sees, after the real first frame, the guesses of the pass before; the last pass's are returned.
-    for seen, guess in zip([*pasts[1:], out], guesses, strict=True):
-        assert torch.equal(seen[:, 0], z[:, 0]) and torch.equal(seen[:, 1:], guess[:, 1:])
-    assert not torch.allclose(guesses[0], guesses[1])

@@ -42,7 +42,6 @@ class DiTTrainConfig:
     context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
     diffusion_forcing: float = 0.5  # share of steps with a free noise level per frame; the rest teacher-forced
     own_past: float = 0.5  # share of teacher-forced steps whose past is the model's own guesses (costs a forward)
-    own_past_depth: int = 1  # passes of those guesses, each on the last's: errors compound this many frames deep
     compile: bool = False
     checkpoint_every: int = 500
     log_every: int = 25

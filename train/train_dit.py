@@ -91,18 +91,13 @@ def own_predictions(model: WorldDiT, z: torch.Tensor, actions: torch.Tensor, cfg
 
     In play the past is the model's own output, blurrier than the game; a model trained only on
     real pasts compounds that blur frame by frame until the picture dissolves into sky-coloured
-    haze. Each guess sees its frame noised to a level in [0.5, 1] (the sampler's last step starts
-    at 0.6 with the play defaults) and, as its past, the guesses of the pass before (the real
-    frames in the first pass): after ``own_past_depth`` passes an error has compounded that many
-    frames deep, as play compounds it, for one forward pass each.
+    haze. Each guess sees the real frames before it and its frame noised to a level in [0.5, 1]
+    (the sampler's last step starts at 0.6 with the play defaults), the errors play gives it.
     """
-    past = z
-    for _ in range(cfg.own_past_depth):
-        levels = 0.5 + 0.5 * torch.rand(z.shape[:2], device=z.device)
-        noisy = add_noise(z, torch.randn_like(z), levels)
-        guess = predicted_clean(noisy, teacher_forced_velocity(model, past, noisy, levels, actions, cfg, 0.0), levels)
-        past = torch.cat([z[:, :1], guess[:, 1:].to(z.dtype)], dim=1)
-    return past
+    levels = 0.5 + 0.5 * torch.rand(z.shape[:2], device=z.device)
+    noisy = add_noise(z, torch.randn_like(z), levels)
+    guess = predicted_clean(noisy, teacher_forced_velocity(model, z, noisy, levels, actions, cfg, 0.0), levels)
+    return torch.cat([z[:, :1], guess[:, 1:].to(z.dtype)], dim=1)
 
 
 def teacher_forcing_mask(n: int, device=None) -> torch.Tensor:
