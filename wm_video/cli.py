@@ -195,6 +195,13 @@ def cmd_compare(args: argparse.Namespace) -> None:
     print(compare_reports(read_report(args.a), read_report(args.b)))
 
 
+def cmd_average(args: argparse.Namespace) -> None:
+    from train.average import average
+
+    out = average(args.a, args.b, args.out, args.weight)
+    print(f"{out}: DiT weights {1 - args.weight:g} x A + {args.weight:g} x B")
+
+
 def cmd_ship(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -325,6 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("compare", cmd_compare, "two eval reports of the same seeds side by side, and B - A episode by episode")
     p.add_argument("a", help="report folder (or its metrics.json) of model A, e.g. the shipped model's")
     p.add_argument("b", help="report folder of model B, evaluated on the same seeds")
+
+    p = command("average", cmd_average, "a model whose DiT weights are a weighted mean of two trained models'")
+    p.add_argument("a", help="model folder, e.g. the one B was fine-tuned from; its VAE and latent scaling are kept")
+    p.add_argument("b", help="model folder of the same DiT shape and VAE")
+    p.add_argument("--out", required=True)
+    p.add_argument("--weight", type=float, default=0.5, help="B's share (default: 0.5)")
 
     p = command("ship", cmd_ship, "make a trained model the repository's default (bf16, with a model card)")
     p.add_argument("--model", required=True)
