@@ -3,8 +3,8 @@
 Fine-tuning the DiT longer made short horizons better and long rollouts drift; the mean of the
 fine-tuned weights and the ones it started from kept half of the gain and, within the noise of
 eight rollouts, none of the drift (docs/experiments.md), much as WiSE-FT found for fine-tuned
-image classifiers. Only weights of one
-model trained on are worth mixing: the two must share the DiT's shape and the VAE.
+image classifiers. Only two stages of one model's training are worth mixing: the two must share
+the DiT's shape and the VAE.
 """
 
 from __future__ import annotations
@@ -22,10 +22,7 @@ def average(a: str | Path, b: str | Path, out: str | Path, weight: float = 0.5) 
     if not 0 <= weight <= 1:
         raise UserError(f"--weight must be in [0, 1], got {weight}")
     first, second = WorldModel.load(a), WorldModel.load(b)
-    def shape(model: WorldModel) -> dict:  # the config without diffusers' bookkeeping (_name_or_path, ...)
-        return {k: v for k, v in model.dit.config.items() if not k.startswith("_")}
-
-    if shape(first) != shape(second):
+    if _shape(first) != _shape(second):
         raise UserError(f"{b}: its DiT is not shaped as {a}'s; only one model's weights can be averaged")
     vae_a, vae_b = first.vae.state_dict(), second.vae.state_dict()
     if any(not torch.equal(vae_a[k].float(), vae_b[k].float()) for k in vae_a):
@@ -35,3 +32,8 @@ def average(a: str | Path, b: str | Path, out: str | Path, weight: float = 0.5) 
             p.copy_(torch.lerp(p.float(), q.float(), weight))
     first.save(out)
     return Path(out)
+
+
+def _shape(model: WorldModel) -> dict:
+    """The DiT's config without diffusers' bookkeeping (``_name_or_path``, ...)."""
+    return {k: v for k, v in model.dit.config.items() if not k.startswith("_")}
