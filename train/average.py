@@ -1,10 +1,10 @@
 """``wm-video average``: a model whose DiT weights lie between two trained models' (a weight-space average).
 
-Fine-tuning the DiT longer made short horizons better and long rollouts drift; the mean of the
-fine-tuned weights and the ones it started from kept half of the gain and, within the noise of
-eight rollouts, none of the drift (docs/experiments.md), much as WiSE-FT found for fine-tuned
-image classifiers. Only two stages of one model's training are worth mixing: the two must share
-the DiT's shape and the VAE.
+Fine-tuning the DiT longer made short horizons better and long rollouts drift; the mean of a
+1,300-step fine-tune and the weights it started from kept half of the gain and, within the noise of
+eight rollouts, none of the drift, much as WiSE-FT found for fine-tuned image classifiers, though
+the mean of a fine-tune twice as long drifted again (docs/experiments.md). Only two stages of one
+model's training are worth mixing: the two must share the DiT's shape and the VAE.
 """
 
 from __future__ import annotations
