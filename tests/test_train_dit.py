@@ -2,10 +2,8 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
-import pytest
 import torch
 
 from train.checkpoints import latest_checkpoint, restore, save_checkpoint
@@ -13,7 +11,6 @@ from train.configs import DiTTrainConfig
 from train.optim import schedule
 from train.train_dit import train_dit
 from wm_video.cli import main
-from wm_video.errors import UserError
 from wm_video.video import iter_video
 from wm_video.world_model import WorldModel
 
@@ -146,20 +143,3 @@ def test_a_vae_at_downsample_4_gets_a_dit_of_4x4_patches(tmp_path):
                  "--config", str(tmp_path / "cfg.yaml"), "--steps", "1"]) == 0
     dit = WorldModel.load(run / "model").dit
     assert dit.config.patch_size == 4 and dit.tokens_per_frame == 64
-
-
-def test_anchor_holds_a_fine_tune_nearer_the_weights_it_started_from(tiny_latents, tmp_path):
-    vae, latents = tiny_latents
-    train_dit(latents, vae, tmp_path / "start", tiny_config(steps=1))
-    init = tmp_path / "start" / "model" / "dit"
-
-    def distance(anchor):
-        cfg = DiTTrainConfig(**{**asdict(tiny_config(steps=4)), "warmup": 1, "anchor": anchor})
-        tuned = train_dit(latents, vae, tmp_path / f"anchor{anchor}", cfg, init=init)
-        start = WorldModel.load(tmp_path / "start" / "model").dit
-        pairs = zip(tuned.parameters(), start.parameters(), strict=True)
-        return sum((a.float() - b.float()).pow(2).sum() for a, b in pairs)
-
-    assert distance(2000.0) < 0.25 * distance(0.0)  # lr * anchor = 0.6: most of the way back each step
-    with pytest.raises(UserError, match="anchor needs --init"):
-        train_dit(latents, vae, tmp_path / "no-init", DiTTrainConfig(**{**asdict(tiny_config()), "anchor": 1.0}))

@@ -36,7 +36,6 @@ class DiTTrainConfig:
     lr: float = 3e-4
     warmup: int = 200
     weight_decay: float = 0.01
-    anchor: float = 0.0  # with --init: each step pulls the weights lr * anchor of the way back to it (L2-SP)
     ema_decay: float = 0.999
     action_dropout: float = 0.1  # per frame: lets guidance strengthen actions at sampling
     level_shift: float = 3.0  # training noise levels shifted towards noise as the sampler's (RolloutConfig.shift)

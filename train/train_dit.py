@@ -141,8 +141,6 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
     from accelerate.utils import set_seed
     from diffusers.training_utils import EMAModel
 
-    if cfg.anchor > 0 and init is None:
-        raise UserError("anchor needs --init: the weights to hold the fine-tune near")
     out = Path(out)
     accelerator = Accelerator(mixed_precision="bf16", log_with="tensorboard", project_dir=str(out),
                               gradient_accumulation_steps=cfg.grad_accum)
@@ -171,10 +169,6 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
     if len(loader) == 0:
         raise DatasetError(f"{data}: {len(clips)} clips are fewer than one batch of {cfg.batch_size} per process")
     forward = torch.compile(model) if cfg.compile else model
-    params = list(accelerator.unwrap_model(model).parameters())
-    anchor = None
-    if cfg.anchor:  # L2-SP, decoupled from Adam as AdamW decouples weight decay
-        anchor = [a.detach().to(p) for a, p in zip(load_model(WorldDiT, init).parameters(), params, strict=True)]
     counter = restore(accelerator, latest, scheduler, ema)  # the schedule counts optimizer steps
     ema.to(accelerator.device)  # made and restored on the CPU; the model may be on a GPU now
     accelerator.init_trackers("train", config={k: v for k, v in asdict(cfg).items() if k != "model_overrides"})
@@ -190,9 +184,6 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
             with accelerator.accumulate(model):
                 loss, logs = dit_loss(forward, latents, actions, cfg)
                 update(accelerator, model, optimizer, loss)
-        if anchor is not None:
-            with torch.no_grad():
-                torch._foreach_lerp_(params, anchor, scheduler.get_last_lr()[0] * cfg.anchor)
         scheduler.step()
         ema.step(accelerator.unwrap_model(model).parameters())
         counter.step += 1
