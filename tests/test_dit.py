@@ -103,6 +103,24 @@ def test_own_past_guesses_each_frame_from_the_real_frames_before_it():
     assert not torch.allclose(changed[:, 3], guess[:, 3])
 
 
+def test_change_weights_put_the_loss_where_the_picture_moved():
+    from train.train_dit import change_weights, weighted_mse
+
+    z = torch.zeros(1, 3, 4, 4, 4)
+    z[:, 2, :, 0, 0] = 1.0  # one cell changes between frames 1 and 2
+    w = change_weights(z, strength=3.0)
+    assert w.shape == (1, 3, 1, 4, 4)
+    assert w[0, 2, 0, 0, 0] > 10 * w[0, 2, 0, 1, 1] and torch.all(w[:, 1] == 1)  # frame 1 did not change
+    assert torch.all(w[:, 0] == w[:, 0, :, :1, :1])  # nothing before frame 0: one weight for all its cells
+    error = torch.zeros_like(z)
+    error[:, 2, :, 0, 0] = 1.0  # the same error costs more on the moving cell than on a still one
+    still = torch.zeros_like(z)
+    still[:, 2, :, 1, 1] = 1.0
+    assert weighted_mse(error, 0 * z, w) > 5 * weighted_mse(still, 0 * z, w)
+    plain = change_weights(z, strength=0.0)
+    torch.testing.assert_close(weighted_mse(error, 0 * z, plain), error.pow(2).mean())
+
+
 def test_kv_cache_is_a_sliding_window_of_fixed_size():
     """Past the window, the cached model sees exactly the last frames, as a full forward over them does."""
     model = randomized(WorldDiT(**TINY))

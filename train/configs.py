@@ -42,6 +42,7 @@ class DiTTrainConfig:
     context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
     diffusion_forcing: float = 0.5  # share of steps with a free noise level per frame; the rest teacher-forced
     own_past: float = 0.5  # share of teacher-forced steps whose past is the model's own guesses (costs a forward)
+    change_weight: float = 0.0  # extra loss weight on latent cells that changed since the frame before (change_weights)
     compile: bool = False
     checkpoint_every: int = 500
     log_every: int = 25
