@@ -38,8 +38,9 @@ def test_shapes_tokens_and_parameter_count():
     assert 15e6 < sum(p.numel() for p in WorldDiT().parameters()) < 40e6
 
 
-def test_causal_later_frames_and_actions_never_change_earlier_outputs():
-    model = randomized(WorldDiT(**TINY))
+@pytest.mark.parametrize("token_actions", [False, True])
+def test_causal_later_frames_and_actions_never_change_earlier_outputs(token_actions):
+    model = randomized(WorldDiT(**TINY, token_actions=token_actions))
     x, t, a = inputs()
     base = model(x, t, a)
     x2, a2, t2 = x.clone(), a.clone(), t.clone()
@@ -61,8 +62,9 @@ def test_attention_over_the_key_frames_each_query_frame_sees_equals_masked_full_
     torch.testing.assert_close(masked_attention(q, k, v, frame_mask), full)
 
 
-def test_kv_cache_matches_the_full_forward():
-    model = randomized(WorldDiT(**TINY))
+@pytest.mark.parametrize("token_actions", [False, True])
+def test_kv_cache_matches_the_full_forward(token_actions):
+    model = randomized(WorldDiT(**TINY, token_actions=token_actions))
     x, t, a = inputs()
     full = model(x, t, a)
     cache = KVCache(model, slots=6, batch=2)
@@ -171,6 +173,8 @@ def test_bad_configs_and_inputs_are_refused(tmp_path):
     assert load_config(None, steps=7).steps == 7
     gpu = load_config(Path(__file__).parents[1] / "train" / "default_gpu.yaml")  # the config the README names
     assert gpu.batch_size == 64 and gpu.model == "default"
+    keys = load_config(Path(__file__).parents[1] / "train" / "number_keys.yaml")
+    assert keys.model_overrides == {"token_actions": True} and keys.trainable == ["token_action_embed"]
     # Weights saved for another shape (e.g. before the frame-before inputs) name the weight that does not fit.
     model.save_pretrained(tmp_path / "dit")
     config = json.loads((tmp_path / "dit" / "config.json").read_text())

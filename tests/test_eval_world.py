@@ -5,12 +5,15 @@ import numpy as np
 import pytest
 
 from train.eval_world import (
+    HOTBAR,
     EvalConfig,
     compare_reports,
     evaluate,
     format_metrics,
     idm_labels,
+    number_key_trial,
     read_report,
+    replay,
     sharpness,
     standard_error,
 )
@@ -31,6 +34,30 @@ def test_idm_labels_split_yaw_and_forward():
     a = np.stack([action_from_dict({"camera.yaw": -5}), action_from_dict({"forward": 1}),
                   action_from_dict({"camera.yaw": 4, "forward": 1})])
     assert idm_labels(a).tolist() == [[0, 0], [1, 1], [2, 1]]
+
+
+class Replayer:
+    """A stand-in for a WorldSession that "imagines" the real game under the actions it is given,
+    with or without the number keys: a model that follows them perfectly, or one that ignores them."""
+
+    def __init__(self, seed: int, size: tuple[int, int], keys: bool):
+        self.seed, self.size, self.keys = seed, size, keys
+
+    def reset(self, frames, actions):
+        self.actions = list(actions[:-1])
+
+    def step(self, action):
+        self.actions.append(action.copy())
+        if not self.keys:
+            self.actions[-1][HOTBAR] = 0
+        return replay(self.seed, self.size, np.stack(self.actions + [action]))[-1]
+
+
+@pytest.mark.parametrize("keys", [True, False])
+def test_number_keys_are_followed_only_by_a_model_that_shows_the_press(keys):
+    followed, strip = number_key_trial(Replayer(5, (32, 32), keys), 5, (32, 32), prompt=4)
+    assert followed == {1: keys, 4: keys}
+    assert strip.shape[1] == 3 * 32 and 0 < strip.shape[0] < 32  # the hotbar's rows: real | without | imagined
 
 
 def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
@@ -55,10 +82,11 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     assert len(because) == 8 and all(0 <= v <= 1 for v in because.values())
     out = 1 - st["all_in_range"]  # a frame out of range is out for one reason or more
     assert max(because.values()) - 1e-6 <= out <= sum(because.values()) + 1e-6
-    for name in ("metrics.json", "plots.png", "long_rollouts.png", "real_vs_imagined.mp4"):
+    assert all(0 <= m["action_following"][f"number_keys_followed@{k}"] <= 1 for k in (1, 4))
+    for name in ("metrics.json", "plots.png", "long_rollouts.png", "number_keys.png", "real_vs_imagined.mp4"):
         assert (tmp_path / "report" / name).stat().st_size > 0
     assert json.loads((tmp_path / "report" / "metrics.json").read_text())["vae"]["psnr"] == m["vae"]["psnr"]
-    assert "teacher-forced" in format_metrics(m)
+    assert "teacher-forced" in format_metrics(m) and "number keys" in format_metrics(m)
 
     # Comparing two reports of the same episodes: B - A per episode, with its standard error.
     same = compare_reports(read_report(tmp_path / "report"), m)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from train.checkpoints import latest_checkpoint, restore, save_checkpoint
@@ -11,6 +12,7 @@ from train.configs import DiTTrainConfig
 from train.optim import schedule
 from train.train_dit import train_dit
 from wm_video.cli import main
+from wm_video.errors import UserError
 from wm_video.video import iter_video
 from wm_video.world_model import WorldModel
 
@@ -43,6 +45,47 @@ def test_train_checkpoints_samples_exports_and_resumes(tiny_latents, tmp_path):
     assert not list((run / "checkpoints" / "step_0000004").glob("custom_checkpoint*"))
     train_dit(latents, vae, run, tiny_config(steps=6))  # resumes at step 4
     assert (run / "checkpoints" / "step_0000006").exists()
+
+
+def test_a_part_added_to_a_trained_model_starts_at_zero_and_trains_alone(tiny_latents, tmp_path):
+    vae, latents = tiny_latents
+    train_dit(latents, vae, tmp_path / "base", tiny_config(steps=2))
+    base = WorldModel.load(tmp_path / "base" / "model").dit
+    cfg = tiny_config(steps=2)
+    cfg.model_overrides, cfg.trainable, cfg.lr = {"token_actions": True}, ["token_action_embed"], 1e-2
+    grown = train_dit(latents, vae, tmp_path / "grown", cfg, init=tmp_path / "base" / "model" / "dit")
+    assert not any(p.requires_grad for n, p in grown.named_parameters() if not n.startswith("token_action_embed"))
+    trained = WorldModel.load(tmp_path / "grown" / "model").dit
+    assert trained.config.token_actions and trained.token_action_embed.weight.abs().max() > 0
+    kept = {n: p for n, p in trained.state_dict().items() if not n.startswith("token_action_embed")}
+    assert kept.keys() == base.state_dict().keys()
+    assert all(torch.equal(p, base.state_dict()[n]) for n, p in kept.items())
+
+    cfg.trainable = ["token_actions"]  # the config flag, not a parameter
+    with pytest.raises(UserError, match="trainable .*no parameter of the model is named so"):
+        train_dit(latents, vae, tmp_path / "typo", cfg, init=tmp_path / "base" / "model" / "dit")
+
+
+def test_focus_actions_make_the_clips_that_hold_them_a_set_share_of_those_drawn(tiny_latents):
+    from data_tools.dataset import DatasetError
+    from train.clips import LatentClips
+    from train.train_dit import clip_sampler
+    from wm_video.actions import ACTION_INDEX
+
+    clips = LatentClips(tiny_latents[1], 4)
+    for a in clips.actions:
+        a[:, [ACTION_INDEX[f"hotbar.{i}"] for i in range(1, 10)]] = 0
+    clips.actions[0][2, ACTION_INDEX["hotbar.3"]] = 1  # predicted in the clips that start at frame 0 or 1 (stride 2)
+    holds = clips.holding(["hotbar.3"])
+    assert holds.tolist() == [(e, s) == (0, 0) for e, s in clips.index]
+    cfg = DiTTrainConfig(focus_actions=["hotbar.3"], focus_share=0.25, seed=1)
+    sampler = clip_sampler(clips, cfg, "data")
+    drawn = torch.tensor([holds[i] for _ in range(100) for i in sampler]).float()  # an epoch is a few clips
+    assert abs(drawn.mean().item() - 0.25) < 0.05
+    with pytest.raises(UserError, match="unknown action.*hotbar.10"):
+        clip_sampler(clips, DiTTrainConfig(focus_actions=["hotbar.10"]), "data")
+    with pytest.raises(DatasetError, match="data: no training clip holds one of hotbar.4"):
+        clip_sampler(clips, DiTTrainConfig(focus_actions=["hotbar.4"]), "data")
 
 
 def test_a_checkpoint_restores_the_step_schedule_and_ema_weights_exactly(tmp_path):

@@ -28,7 +28,8 @@ VAE_LAYOUTS: dict[int, dict] = {
 @dataclass
 class DiTTrainConfig:
     model: str = "default"  # a DIT_PRESETS name
-    model_overrides: dict = field(default_factory=dict)  # WorldDiT arguments on top of the preset
+    model_overrides: dict = field(default_factory=dict)  # WorldDiT arguments on top of the preset (or of --init)
+    trainable: list = field(default_factory=list)  # names (or prefixes) of the parameters to train; empty: all
     steps: int = 20000
     batch_size: int = 8  # clips per process and micro-batch
     clip_frames: int = 16  # frames per training clip (<= max_frames)
@@ -42,6 +43,10 @@ class DiTTrainConfig:
     context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
     diffusion_forcing: float = 0.5  # share of steps with a free noise level per frame; the rest teacher-forced
     own_past: float = 0.5  # share of teacher-forced steps whose past is the model's own guesses (costs a forward)
+    # Clips holding one of these actions (names as in wm_video.actions) make up focus_share of the clips
+    # drawn: a rare key, such as a number key, is seen often enough to be learnt.
+    focus_actions: list = field(default_factory=list)
+    focus_share: float = 0.5
     change_weight: float = 0.0  # extra loss weight on latent cells that changed since the frame before (change_weights)
     compile: bool = False
     checkpoint_every: int = 500

@@ -11,6 +11,8 @@ under the same actions (the scripted explorer's), on seeds never used in trainin
   shuffled in time, at horizons 4 and 16 (Genie's delta-PSNR);
 * action following: an inverse dynamics model (IDM) trained here on real frame pairs predicts
   the yaw direction and whether the player moved; its accuracy on imagined pairs over real ones;
+  and number keys: after one press of hotbar.5, is the imagined hotbar nearer the real game's with
+  the press than without it;
 * stability: long rollouts' frame statistics (mean colour, contrast) against the real
   frames' range, per 100-frame window, averaged over a few rollouts (one wanders by chance),
   and their sharpness against the real frames';
@@ -150,6 +152,44 @@ def idm_accuracy(model: InverseDynamics, frames: np.ndarray, actions: np.ndarray
 STATISTICS = ("mean R", "mean G", "mean B", "contrast")
 
 
+# -- number keys ---------------------------------------------------------------------------------
+
+HOTBAR = [ACTION_INDEX[f"hotbar.{i}"] for i in range(1, 10)]
+PRESS_JUDGED = (1, 4)  # frames after the press at which the imagined frame is judged
+
+
+def replay(seed: int, size: tuple[int, int], actions: np.ndarray) -> np.ndarray:
+    """The real game from ``seed`` under given actions (the action on frame t makes frame t + 1)."""
+    game = Game(seed, replace(GameConfig(), width=size[0], height=size[1]))
+    return np.stack([game.reset()] + [game.step(a) for a in actions[:-1]])
+
+
+def number_key_trial(session: WorldSession, seed: int, size: tuple[int, int], prompt: int
+                     ) -> tuple[dict[int, bool], np.ndarray]:
+    """One press of hotbar.5 two frames after the prompt, the explorer's own (rare) presses taken out
+    so that slot 1 stays lit. The real game replayed with and without the press differs only where
+    the highlight moved; there the imagined frame follows the key if it is nearer the pressed one.
+    Returns followed-or-not per PRESS_JUDGED, and the strip of rows the highlight spans, 4 frames
+    after the press: real with the press | real without | imagined."""
+    press = prompt + 2
+    actions = real_episode(seed, press + max(PRESS_JUDGED) + 2, size).actions.copy()
+    actions[:, HOTBAR] = 0
+    without = replay(seed, size, actions)
+    actions[press, HOTBAR[4]] = 1
+    pressed = replay(seed, size, actions)
+    lit = np.abs(pressed.astype(int) - without).sum(-1) > 0  # (T, H, W)
+    fake = np.concatenate([pressed[:prompt], imagine(session, Episode(pressed, actions), prompt)])
+    followed = {}
+    for after in PRESS_JUDGED:
+        t = press + after
+        near = [np.abs(fake[t][lit[t]].astype(int) - real[t][lit[t]]).mean() for real in (pressed, without)]
+        followed[after] = bool(near[0] < near[1])
+    rows = np.flatnonzero(lit.any(axis=(0, 2)))
+    band = slice(max(rows[0] - 4, 0), rows[-1] + 5)
+    t = press + max(PRESS_JUDGED)
+    return followed, np.concatenate([x[t, band] for x in (pressed, without, fake)], axis=1)
+
+
 def sharpness(frames: np.ndarray) -> np.ndarray:
     """Per frame: the mean brightness step between neighbouring pixels, in 0..255. Blur lowers it, and
     a blurred frame can keep a real frame's colours and contrast: the range check above misses it."""
@@ -219,8 +259,11 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     fake_acc = float(np.mean([
         idm_accuracy(idm, np.concatenate([e.frames[prompt - 1:prompt], f]), e.actions[prompt - 1:])
         for e, f in zip(episodes, fakes, strict=True)]))
+    trials = [number_key_trial(session, seed, size, prompt) for seed in tqdm(cfg.seeds, desc="number keys")]
     metrics["action_following"] = {"idm_accuracy_real": real_acc, "idm_accuracy_imagined": fake_acc,
-                                   "ratio": fake_acc / max(real_acc, 1e-9)}
+                                   "ratio": fake_acc / max(real_acc, 1e-9),
+                                   **{f"number_keys_followed@{after}": float(np.mean([f[after] for f, _ in trials]))
+                                      for after in PRESS_JUDGED}}
 
     # 6. stability over long rollouts
     long_real = [real_episode(seed, prompt + cfg.stability_frames, size) for seed in cfg.seeds[:cfg.stability_rollouts]]
@@ -270,6 +313,7 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     _write_report(Path(out), metrics, curve_p, curve_shuffled, curve_still, stats[0], low, high,
                   episodes[0], fakes[0], prompt, world.info.fps)
     _write_contact_sheet(Path(out) / "long_rollouts.png", long_fake, inside)
+    _write_number_keys(Path(out) / "number_keys.png", [strip for _, strip in trials])
     return metrics
 
 
@@ -349,6 +393,18 @@ def _write_contact_sheet(path: Path, rollouts: list[np.ndarray], inside: np.ndar
     _save_figure(fig, path)
 
 
+def _write_number_keys(path: Path, strips: list[np.ndarray]) -> None:
+    plt = _pyplot()
+    picture = np.concatenate(strips, axis=0)
+    fig, ax = plt.subplots(figsize=(picture.shape[1] * 3 / 100, picture.shape[0] * 3 / 100 + 0.5))
+    ax.imshow(picture, interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title("hotbar.5 pressed, 4 frames later, one seed a row: real | real without the press | imagined",
+                 fontsize=7)
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
 def mean_error(per_episode) -> np.ndarray:
     """The standard error of the mean over episodes (axis 0); zero for a single episode."""
     x = np.asarray(per_episode)
@@ -394,6 +450,8 @@ def compare_reports(a: dict, b: dict) -> str:
              *(row(f"controllability @{k.split('@')[1]} (dB)", lambda m, k=k: m["controllability"][k])
                for k in a["controllability"]),
              row("IDM accuracy, imagined / real", lambda m: m["action_following"]["ratio"]),
+             *([row("number keys followed @4", lambda m: m["action_following"]["number_keys_followed@4"])]
+               if all("number_keys_followed@4" in m["action_following"] for m in (a, b)) else []),
              row("stability, frames in range", lambda m: np.mean(m["stability"]["in_range_share_by_100_frames"])),
              *([row("long rollouts' sharpness / real", lambda m: m["stability"]["sharpness_vs_real"])]
                if all("sharpness_vs_real" in m["stability"] for m in (a, b)) else []),  # older reports lack it
@@ -426,6 +484,9 @@ def format_metrics(m: dict) -> str:
                                                      for k, v in m["controllability"].items()),
         f"  action following (IDM)    {m['action_following']['idm_accuracy_imagined']:.2f} imagined vs "
         f"{m['action_following']['idm_accuracy_real']:.2f} real ({m['action_following']['ratio']:.0%})",
+        *([f"    number keys             followed {m['action_following']['number_keys_followed@1']:.0%} 1 frame "
+           f"after the press, {m['action_following']['number_keys_followed@4']:.0%} 4 frames after"]
+          if "number_keys_followed@1" in m["action_following"] else []),  # older reports lack it
         f"  stability                 frames in the real range: {st['first_256_in_range']:.0%} of the first "
         f"{min(256, st['frames'])}, "
         f"{st['last_window_in_range']:.0%} of the last 100, {st['all_in_range']:.0%} of all {st['frames']} "

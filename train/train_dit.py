@@ -137,7 +137,7 @@ def patch_size_for(h: int, w: int) -> int:
 def build_model(cfg: DiTTrainConfig, clips: LatentClips, init: str | Path | None) -> WorldDiT:
     c, h, w = clips.latent_info.latent_shape
     if init is not None:
-        model = load_model(WorldDiT, init)
+        model = load_model(WorldDiT, init, **cfg.model_overrides)
     else:
         model = WorldDiT(**{"latent_channels": c, "latent_size": (h, w), "patch_size": patch_size_for(h, w),
                             **DIT_PRESETS[cfg.model], **cfg.model_overrides})
@@ -150,6 +150,38 @@ def build_model(cfg: DiTTrainConfig, clips: LatentClips, init: str | Path | None
     if cfg.clip_frames > mc.max_frames:
         raise UserError(f"clip_frames {cfg.clip_frames} exceeds the model's max_frames {mc.max_frames}")
     return model
+
+
+def clip_sampler(clips: LatentClips, cfg: DiTTrainConfig, data: str | Path) -> torch.utils.data.Sampler:
+    """Clips in random order, or, with ``focus_actions``, drawn so that those holding one of them are
+    ``focus_share`` of all (with replacement: the few are seen again, the many not all each epoch)."""
+    generator = torch.Generator().manual_seed(cfg.seed)
+    if not cfg.focus_actions:
+        return torch.utils.data.RandomSampler(clips, generator=generator)
+    if not 0 < cfg.focus_share < 1:
+        raise UserError(f"focus_share must be between 0 and 1, got {cfg.focus_share}")
+    holds = clips.holding(cfg.focus_actions)
+    if holds.all() or not holds.any():
+        raise DatasetError(f"{data}: {'every' if holds.all() else 'no'} training clip holds one of "
+                           f"{', '.join(cfg.focus_actions)}; focus_actions needs clips with and without them")
+    weights = torch.where(holds, cfg.focus_share / holds.sum(), (1 - cfg.focus_share) / (~holds).sum())
+    return torch.utils.data.WeightedRandomSampler(weights.double(), len(clips), generator=generator)
+
+
+def trainable_parameters(model: WorldDiT, names: list[str]) -> list[torch.nn.Parameter]:
+    """The parameters whose names start with one of ``names`` (all if it is empty); the rest are frozen.
+
+    Training only a part just added to a trained model (``model_overrides`` with ``--init``) teaches
+    it without moving what the rest already does.
+    """
+    chosen = [p for name, p in model.named_parameters() if not names or name.startswith(tuple(names))]
+    if not chosen:
+        parts = sorted({name.split(".")[0] for name, _ in model.named_parameters()})
+        raise UserError(f"trainable {names}: no parameter of the model is named so (its parts: {', '.join(parts)})")
+    keep = {id(p) for p in chosen}
+    for p in model.parameters():
+        p.requires_grad_(id(p) in keep)
+    return chosen
 
 
 def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTTrainConfig,
@@ -173,23 +205,25 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
         model = WorldDiT.from_config(json.loads((out / "dit_config.json").read_text()))
     else:
         model = build_model(cfg, clips, init)
+    params, sampler = trainable_parameters(model, cfg.trainable), clip_sampler(clips, cfg, data)
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         (out / "dit_config.json").write_text(json.dumps(dict(model.config), indent=2))
         (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     ema = EMAModel(model.parameters(), decay=cfg.ema_decay)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     scheduler = schedule(optimizer, cfg.warmup, cfg.steps)
-    loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                                         generator=torch.Generator().manual_seed(cfg.seed))
+    loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size, drop_last=True, sampler=sampler)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     if len(loader) == 0:
         raise DatasetError(f"{data}: {len(clips)} clips are fewer than one batch of {cfg.batch_size} per process")
     forward = torch.compile(model) if cfg.compile else model
     counter = restore(accelerator, latest, scheduler, ema)  # the schedule counts optimizer steps
     ema.to(accelerator.device)  # made and restored on the CPU; the model may be on a GPU now
-    accelerator.init_trackers("train", config={k: v for k, v in asdict(cfg).items() if k != "model_overrides"})
+    # TensorBoard's hparams take scalars only
+    accelerator.init_trackers("train", config={k: v if isinstance(v, (int, float, str, bool)) else json.dumps(v)
+                                               for k, v in asdict(cfg).items()})
 
     bar = tqdm(total=cfg.steps, initial=counter.step, desc="train", unit="step",
                disable=not accelerator.is_local_main_process)

@@ -278,6 +278,9 @@ class WorldDiT(ModelMixin, ConfigMixin):
         width, depth, heads, mlp_ratio: transformer size.
         action_dim: width of the action vector (25: wm_video.actions).
         max_frames: the longest clip (context + new frames) it is trained and played on.
+        token_actions: also add to every token an embedding of the action learned for its place in
+            the frame, so that a key can act on one spot (a number key lights one hotbar slot);
+            adaLN's per-frame scale and shift acts on the whole frame alike.
     """
 
     @register_to_config
@@ -292,6 +295,7 @@ class WorldDiT(ModelMixin, ConfigMixin):
         mlp_ratio: float = 4.0,
         action_dim: int = ACTION_DIM,
         max_frames: int = 16,
+        token_actions: bool = False,
     ):
         super().__init__()
         h, w = latent_size
@@ -306,6 +310,8 @@ class WorldDiT(ModelMixin, ConfigMixin):
         self.patch_embed = nn.Linear(2 * patch_features, width)  # a frame's patch and the frame before's
         self.noise_embed = NoiseLevelEmbedder(width)
         self.action_embed = ActionEmbedder(action_dim, width)
+        if token_actions:
+            self.token_action_embed = nn.Linear(action_dim, self.tokens_per_frame * width, bias=False)
         self.blocks = nn.ModuleList([DiTBlock(width, heads, mlp_ratio) for _ in range(depth)])
         self.final = FinalLayer(width, patch_features)
         self.initialize_weights()
@@ -314,7 +320,8 @@ class WorldDiT(ModelMixin, ConfigMixin):
         def basic(module: nn.Module) -> None:
             if isinstance(module, nn.Linear):
                 nn.init.xavier_uniform_(module.weight)
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
 
         self.apply(basic)
         nn.init.normal_(self.noise_embed.mlp[0].weight, std=0.02)
@@ -327,6 +334,8 @@ class WorldDiT(ModelMixin, ConfigMixin):
         nn.init.zeros_(self.final.adaLN_modulation[-1].bias)
         nn.init.zeros_(self.final.linear.weight)
         nn.init.zeros_(self.final.linear.bias)
+        if self.config.token_actions:  # zero: a model given them starts as it was (--init)
+            nn.init.zeros_(self.token_action_embed.weight)
 
     # -- tokens <-> latents ------------------------------------------------------------------
     def patchify(self, x: torch.Tensor) -> torch.Tensor:
@@ -404,6 +413,9 @@ class WorldDiT(ModelMixin, ConfigMixin):
             cache.pending_last = x[:, :1]
         h = self.patch_embed(torch.cat([self.patchify(x), self.patchify(before)], dim=-1))  # (B, T, N, D)
         c = self.noise_embed(t) + self.action_embed(actions, drop_actions)  # (B, T, D)
+        if self.config.token_actions:
+            known = actions if drop_actions is None else actions * ~drop_actions[..., None]
+            h = h + self.token_action_embed(known.to(h.dtype)).view(h.shape)
 
         # 2. blocks
         kv = []
