@@ -11,8 +11,8 @@ under the same actions (the scripted explorer's), on seeds never used in trainin
   shuffled in time, at horizons 4 and 16 (Genie's delta-PSNR);
 * action following: an inverse dynamics model (IDM) trained here on real frame pairs predicts
   the yaw direction and whether the player moved; its accuracy on imagined pairs over real ones;
-  and number keys: after one press of hotbar.5, is the imagined hotbar nearer the real game's with
-  the press than without it;
+  and number keys: after one press of a number key (2-9, one per seed), is the imagined hotbar
+  nearer the real game's with the press than without it;
 * stability: long rollouts' frame statistics (mean colour, contrast) against the real
   frames' range, per 100-frame window, averaged over a few rollouts (one wanders by chance),
   and their sharpness against the real frames';
@@ -166,16 +166,18 @@ def replay(seed: int, size: tuple[int, int], actions: np.ndarray) -> np.ndarray:
 
 def number_key_trial(session: WorldSession, seed: int, size: tuple[int, int], prompt: int
                      ) -> tuple[dict[int, bool], np.ndarray]:
-    """One press of hotbar.5 two frames after the prompt, the explorer's own (rare) presses taken out
-    so that slot 1 stays lit. The real game replayed with and without the press differs only where
-    the highlight moved; there the imagined frame follows the key if it is nearer the pressed one.
+    """One press of a number key two frames after the prompt, the explorer's own (rare) presses taken
+    out so that slot 1 stays lit. The key, 2 to 9, depends on the seed: a model that lit one slot
+    whatever was pressed would fail most seeds. The real game replayed with and without the press
+    differs only where the highlight moved; there the imagined frame follows the key if it is
+    nearer the pressed one.
     Returns followed-or-not per PRESS_JUDGED, and the strip of rows the highlight spans, 4 frames
     after the press: real with the press | real without | imagined."""
     press = prompt + 2
     actions = real_episode(seed, press + max(PRESS_JUDGED) + 2, size).actions.copy()
     actions[:, HOTBAR] = 0
     without = replay(seed, size, actions)
-    actions[press, HOTBAR[4]] = 1
+    actions[press, HOTBAR[1 + seed % 8]] = 1
     pressed = replay(seed, size, actions)
     lit = np.abs(pressed.astype(int) - without).sum(-1) > 0  # (T, H, W)
     fake = np.concatenate([pressed[:prompt], imagine(session, Episode(pressed, actions), prompt)])
@@ -399,7 +401,7 @@ def _write_number_keys(path: Path, strips: list[np.ndarray]) -> None:
     fig, ax = plt.subplots(figsize=(picture.shape[1] * 3 / 100, picture.shape[0] * 3 / 100 + 0.5))
     ax.imshow(picture, interpolation="nearest")
     ax.set_axis_off()
-    ax.set_title("hotbar.5 pressed, 4 frames later, one seed a row: real | real without the press | imagined",
+    ax.set_title("a number key pressed, 4 frames later, one seed a row: real | real without the press | imagined",
                  fontsize=7)
     fig.tight_layout()
     _save_figure(fig, path)

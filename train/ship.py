@@ -52,7 +52,7 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
         ("controllability (delta PSNR at 16)", f"{m['controllability'].get('delta_psnr@16', float('nan')):+.2f} dB",
          ">= 3 dB"),
         ("action following (IDM, imagined / real)", f"{m['action_following']['ratio']:.0%}", ">= 80%"),
-        ("number keys: hotbar.5 pressed, highlight moved 1 / 4 frames later",
+        ("number keys (2-9, one per seed): highlight moved 1 / 4 frames later",
          " / ".join(f"{m['action_following'].get(f'number_keys_followed@{k}', float('nan')):.0%}" for k in (1, 4)), ""),
         (f"stability: frames in the real range, {st['rollouts']} rollouts of {st['frames']} "
          f"(first {min(256, st['frames'])} / last 100 / all)",
