@@ -4,7 +4,8 @@ Read top to bottom: embedders, rotary positions, attention, the block, the model
 frame is cut into patches (tokens); attention is full over the tokens of a frame and of all
 earlier frames (a frame-causal mask), so a frame never sees the future and the keys and values
 of past frames can be cached during play. Each frame has its own noise level and action; they
-drive adaLN-Zero modulation of that frame's tokens in every block.
+drive adaLN-Zero modulation of that frame's tokens in every block. With ``token_actions`` the
+action also enters each token through a map of its own, for keys whose effect is local.
 
 Each token also takes in the same patch of the frame before it (as DIAMOND and GameNGen stack
 past frames as channels): the last frame is the strongest single guess of the next, and this
