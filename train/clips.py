@@ -9,6 +9,7 @@ import torch
 
 from data_tools.dataset import DatasetError, read_info
 from data_tools.latents import LatentInfo, read_latent_episodes
+from wm_video.actions import ACTION_INDEX
 from wm_video.errors import UserError
 
 
@@ -46,8 +47,6 @@ class LatentClips(torch.utils.data.Dataset):
 
     def holding(self, action_names: list[str]) -> torch.Tensor:
         """Per clip, whether one of the named actions is pressed on a frame the clip predicts from the one before."""
-        from wm_video.actions import ACTION_INDEX
-
         unknown = [n for n in action_names if n not in ACTION_INDEX]
         if unknown:
             raise UserError(f"unknown action(s) {', '.join(unknown)}; the names are in wm_video/actions.py")
