@@ -4,20 +4,25 @@ import cv2
 import numpy as np
 import pytest
 
+from data_tools.game import Game, GameConfig
 from train.eval_world import (
+    BLOCK_JUDGED,
+    BLOCK_SEARCH,
     HOTBAR,
     EvalConfig,
+    block_key_trial,
     compare_reports,
     evaluate,
     format_metrics,
     idm_labels,
     number_key_trial,
     read_report,
+    real_episode,
     replay,
     sharpness,
     standard_error,
 )
-from wm_video.actions import action_from_dict
+from wm_video.actions import ACTION_INDEX, action_from_dict
 from wm_video.errors import UserError
 from wm_video.rollout import RolloutConfig
 
@@ -63,6 +68,41 @@ def test_number_keys_are_followed_only_by_a_model_that_shows_the_press(keys):
     assert strip.shape[1] == 3 * 32 and 0 < strip.shape[0] < 32  # the hotbar's rows: real | without | imagined
 
 
+class Player:
+    """A stand-in for a WorldSession that plays the real game on from wherever the prompt is in the
+    explorer's episode, with one key followed or ignored (let go)."""
+
+    def __init__(self, seed: int, size: tuple[int, int], key: str, follow: bool):
+        self.seed, self.size, self.key, self.follow = seed, size, ACTION_INDEX[key], follow
+        self.episode = real_episode(seed, BLOCK_SEARCH, size)
+
+    def reset(self, frames, actions):
+        n, real = len(frames), self.episode.frames
+        start = next(t for t in range(len(real)) if (real[t:t + n] == frames).all())
+        self.game = Game(self.seed, GameConfig(width=self.size[0], height=self.size[1]))
+        self.game.reset()
+        for a in np.concatenate([self.episode.actions[:start], actions[:-1]]):
+            self.game.step(a)
+
+    def step(self, action):
+        action = action.copy()
+        if not self.follow:
+            action[self.key] = 0
+        return self.game.step(action)
+
+
+@pytest.mark.parametrize("follow", [True, False])
+@pytest.mark.parametrize(("key", "seed"), [("use", 3), ("attack", 1)])
+def test_placing_and_breaking_are_followed_only_by_a_model_that_shows_them(key, seed, follow):
+    followed, frames = block_key_trial(Player(seed, (32, 32), key, follow), seed, (32, 32), 4, key)
+    assert followed == dict.fromkeys(BLOCK_JUDGED, follow)
+    assert frames.shape == (32, 3 * 32, 3)  # real | without | imagined
+
+
+def test_a_seed_whose_explorer_never_places_a_block_has_no_trial():
+    assert block_key_trial(Player(2, (32, 32), "use", True), 2, (32, 32), 4, "use") is None
+
+
 def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     cfg = EvalConfig(seeds=[5, 6], prompt=4, horizon=16, teacher_forced=2, stability_frames=120,
                      idm_seeds=[7], idm_frames=60, idm_steps=20, rollout=RolloutConfig(steps=1))
@@ -86,10 +126,13 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     out = 1 - st["all_in_range"]  # a frame out of range is out for one reason or more
     assert max(because.values()) - 1e-6 <= out <= sum(because.values()) + 1e-6
     assert all(0 <= m["action_following"][f"number_keys_followed@{k}"] <= 1 for k in (1, 4))
-    for name in ("metrics.json", "plots.png", "long_rollouts.png", "number_keys.png", "real_vs_imagined.mp4"):
+    assert m["action_following"]["place_presses"] == 2 and m["action_following"]["break_presses"] == 0  # seeds 5, 6
+    assert all(0 <= m["action_following"][f"place_followed@{k}"] <= 1 for k in BLOCK_JUDGED)
+    for name in ("metrics.json", "plots.png", "long_rollouts.png", "number_keys.png", "place_break.png",
+                 "real_vs_imagined.mp4"):
         assert (tmp_path / "report" / name).stat().st_size > 0
     assert json.loads((tmp_path / "report" / "metrics.json").read_text())["vae"]["psnr"] == m["vae"]["psnr"]
-    assert "teacher-forced" in format_metrics(m) and "number keys" in format_metrics(m)
+    assert all(s in format_metrics(m) for s in ("teacher-forced", "number keys", "place (use)", "break (attack)"))
 
     # Comparing two reports of the same episodes: B - A per episode, with its standard error.
     same = compare_reports(read_report(tmp_path / "report"), m)

@@ -11,8 +11,9 @@ under the same actions (the scripted explorer's), on seeds never used in trainin
   shuffled in time, at horizons 4 and 16 (Genie's delta-PSNR);
 * action following: an inverse dynamics model (IDM) trained here on real frame pairs predicts
   the yaw direction and whether the player moved; its accuracy on imagined pairs over real ones;
-  and number keys: after one press of a number key (2-9, one per seed), is the imagined hotbar
-  nearer the real game's with the press than without it;
+  and keys whose effect is local: after one press of a number key (2-9, one per seed), or the
+  explorer's own use (place a block) or attack (break one), is the imagined frame nearer the real
+  game's with the key than without it, where those two differ;
 * stability: long rollouts' frame statistics (mean colour, contrast) against the real
   frames' range, per 100-frame window, averaged over a few rollouts (one wanders by chance),
   and their sharpness against the real frames';
@@ -152,10 +153,21 @@ def idm_accuracy(model: InverseDynamics, frames: np.ndarray, actions: np.ndarray
 STATISTICS = ("mean R", "mean G", "mean B", "contrast")
 
 
-# -- number keys ---------------------------------------------------------------------------------
+# -- keys whose effect is local: number keys, placing and breaking blocks ------------------------
 
 HOTBAR = [ACTION_INDEX[f"hotbar.{i}"] for i in range(1, 10)]
 PRESS_JUDGED = (1, 4)  # frames after the press at which the imagined frame is judged
+BLOCK_KEYS = {"use": "place", "attack": "break"}
+BLOCK_JUDGED = (4, 12)  # frames after the key goes down; breaking takes 3-12 frames of holding attack
+BLOCK_SEARCH = 500  # frames of the explorer's play searched for a press
+MIN_CHANGED = 0.001  # share of a frame's pixels the key must change on every judged frame for the press to count
+
+
+def followed(fake: np.ndarray, pressed: np.ndarray, without: np.ndarray, changed: np.ndarray) -> bool:
+    """Is the imagined frame nearer the real one with the key than the one without, on the pixels
+    where those two differ? (Elsewhere both are the same and tell nothing.)"""
+    near = [np.abs(fake[changed].astype(int) - real[changed]).mean() for real in (pressed, without)]
+    return bool(near[0] < near[1])
 
 
 def replay(seed: int, size: tuple[int, int], actions: np.ndarray) -> np.ndarray:
@@ -181,15 +193,38 @@ def number_key_trial(session: WorldSession, seed: int, size: tuple[int, int], pr
     pressed = replay(seed, size, actions)
     lit = np.abs(pressed.astype(int) - without).sum(-1) > 0  # (T, H, W)
     fake = np.concatenate([pressed[:prompt], imagine(session, Episode(pressed, actions), prompt)])
-    followed = {}
-    for after in PRESS_JUDGED:
-        t = press + after
-        near = [np.abs(fake[t][lit[t]].astype(int) - real[t][lit[t]]).mean() for real in (pressed, without)]
-        followed[after] = bool(near[0] < near[1])
+    result = {after: followed(fake[press + after], pressed[press + after], without[press + after], lit[press + after])
+              for after in PRESS_JUDGED}
     rows = np.flatnonzero(lit.any(axis=(0, 2)))
     band = slice(max(rows[0] - 4, 0), rows[-1] + 5)
     t = press + max(PRESS_JUDGED)
-    return followed, np.concatenate([x[t, band] for x in (pressed, without, fake)], axis=1)
+    return result, np.concatenate([x[t, band] for x in (pressed, without, fake)], axis=1)
+
+
+def block_key_trial(session: WorldSession, seed: int, size: tuple[int, int], prompt: int, key: str
+                    ) -> tuple[dict[int, bool], np.ndarray] | None:
+    """The explorer's first press of ``key`` (use: place the held block where it aims; attack, held:
+    break the block it aims at) that changes the picture on every judged frame; the real game is
+    replayed with the key let go from that frame on. Judged as the number keys are.
+    Returns followed-or-not per BLOCK_JUDGED and the frames real | real without | imagined at the
+    last, or None where the seed's explorer never pressed the key to visible effect."""
+    episode, k, end = real_episode(seed, BLOCK_SEARCH, size), ACTION_INDEX[key], max(BLOCK_JUDGED)
+    down = episode.actions[:, k] > 0.5
+    onsets = np.flatnonzero(down[1:] & ~down[:-1]) + 1
+    for onset in onsets[(onsets >= prompt) & (onsets + end < len(down))]:
+        pressed, actions = episode.frames[:onset + end + 1], episode.actions[:onset + end + 1]
+        let_go = actions.copy()
+        let_go[onset:, k] = 0
+        without = replay(seed, size, let_go)
+        changed = np.abs(pressed.astype(int) - without).sum(-1) > 0
+        if min(changed[onset + after].mean() for after in BLOCK_JUDGED) < MIN_CHANGED:
+            continue  # aimed at nothing in reach, or the change left the view
+        start = onset + 1 - prompt  # the prompt's last frame is the one the key goes down on
+        fake = imagine(session, Episode(pressed[start:], actions[start:]), prompt)  # frames onset + 1, ...
+        result = {after: followed(fake[after - 1], pressed[onset + after], without[onset + after],
+                                  changed[onset + after]) for after in BLOCK_JUDGED}
+        return result, np.concatenate([pressed[onset + end], without[onset + end], fake[end - 1]], axis=1)
+    return None
 
 
 def sharpness(frames: np.ndarray) -> np.ndarray:
@@ -262,10 +297,18 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
         idm_accuracy(idm, np.concatenate([e.frames[prompt - 1:prompt], f]), e.actions[prompt - 1:])
         for e, f in zip(episodes, fakes, strict=True)]))
     trials = [number_key_trial(session, seed, size, prompt) for seed in tqdm(cfg.seeds, desc="number keys")]
+    block_trials = {key: [block_key_trial(session, seed, size, prompt, key) for seed in tqdm(cfg.seeds, desc=key)]
+                    for key in BLOCK_KEYS}
     metrics["action_following"] = {"idm_accuracy_real": real_acc, "idm_accuracy_imagined": fake_acc,
                                    "ratio": fake_acc / max(real_acc, 1e-9),
                                    **{f"number_keys_followed@{after}": float(np.mean([f[after] for f, _ in trials]))
                                       for after in PRESS_JUDGED}}
+    for key, verb in BLOCK_KEYS.items():
+        done = [f for f, _ in filter(None, block_trials[key])]
+        metrics["action_following"][f"{verb}_presses"] = len(done)
+        for after in BLOCK_JUDGED:
+            metrics["action_following"][f"{verb}_followed@{after}"] = float(np.mean([f[after] for f in done])) \
+                if done else float("nan")
 
     # 6. stability over long rollouts
     long_real = [real_episode(seed, prompt + cfg.stability_frames, size) for seed in cfg.seeds[:cfg.stability_rollouts]]
@@ -316,6 +359,7 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
                   episodes[0], fakes[0], prompt, world.info.fps)
     _write_contact_sheet(Path(out) / "long_rollouts.png", long_fake, inside)
     _write_number_keys(Path(out) / "number_keys.png", [strip for _, strip in trials])
+    _write_place_break(Path(out) / "place_break.png", block_trials, size)
     return metrics
 
 
@@ -407,6 +451,24 @@ def _write_number_keys(path: Path, strips: list[np.ndarray]) -> None:
     _save_figure(fig, path)
 
 
+def _write_place_break(path: Path, trials: dict[str, list], size: tuple[int, int]) -> None:
+    """One seed a row (those where the explorer pressed either key), use's triple beside attack's."""
+    blank = np.zeros((size[1], 3 * size[0], 3), np.uint8)
+    rows = [np.concatenate([blank if t[i] is None else t[i][1] for t in trials.values()], axis=1)
+            for i in range(len(next(iter(trials.values())))) if any(t[i] is not None for t in trials.values())]
+    if not rows:
+        return
+    plt = _pyplot()
+    picture = np.concatenate(rows[:8], axis=0)
+    fig, ax = plt.subplots(figsize=(picture.shape[1] * 1.5 / 100, picture.shape[0] * 1.5 / 100 + 0.5))
+    ax.imshow(picture, interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(f"{max(BLOCK_JUDGED)} frames after use (left three) and attack (right three) went down, one seed a "
+                 "row: real | real without the key | imagined", fontsize=7)
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
 def mean_error(per_episode) -> np.ndarray:
     """The standard error of the mean over episodes (axis 0); zero for a single episode."""
     x = np.asarray(per_episode)
@@ -454,6 +516,9 @@ def compare_reports(a: dict, b: dict) -> str:
              row("IDM accuracy, imagined / real", lambda m: m["action_following"]["ratio"]),
              *([row("number keys followed @4", lambda m: m["action_following"]["number_keys_followed@4"])]
                if all("number_keys_followed@4" in m["action_following"] for m in (a, b)) else []),
+             *(row(f"{verb} followed @{after}", lambda m, k=f"{verb}_followed@{after}": m["action_following"][k])
+               for verb in BLOCK_KEYS.values() for after in BLOCK_JUDGED
+               if all(f"{verb}_followed@{after}" in m["action_following"] for m in (a, b))),
              row("stability, frames in range", lambda m: np.mean(m["stability"]["in_range_share_by_100_frames"])),
              *([row("long rollouts' sharpness / real", lambda m: m["stability"]["sharpness_vs_real"])]
                if all("sharpness_vs_real" in m["stability"] for m in (a, b)) else []),  # older reports lack it
@@ -489,6 +554,10 @@ def format_metrics(m: dict) -> str:
         *([f"    number keys             followed {m['action_following']['number_keys_followed@1']:.0%} 1 frame "
            f"after the press, {m['action_following']['number_keys_followed@4']:.0%} 4 frames after"]
           if "number_keys_followed@1" in m["action_following"] else []),  # older reports lack it
+        *(f"    {f'{verb} ({key})':<24}followed "
+          + ", ".join(f"{m['action_following'][f'{verb}_followed@{a}']:.0%} {a} frames after" for a in BLOCK_JUDGED)
+          + f" the key went down ({m['action_following'][f'{verb}_presses']} presses)"
+          for key, verb in BLOCK_KEYS.items() if f"{verb}_presses" in m["action_following"]),
         f"  stability                 frames in the real range: {st['first_256_in_range']:.0%} of the first "
         f"{min(256, st['frames'])}, "
         f"{st['last_window_in_range']:.0%} of the last 100, {st['all_in_range']:.0%} of all {st['frames']} "

@@ -15,7 +15,7 @@ import torch
 from data_tools.dataset import atomic_write
 from wm_video.world_model import DEFAULT_MODEL, WorldModel
 
-from .eval_world import standard_error
+from .eval_world import BLOCK_JUDGED, BLOCK_KEYS, standard_error
 
 MAX_BYTES = 40 * 1024 * 1024
 
@@ -54,6 +54,11 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
         ("action following (IDM, imagined / real)", f"{m['action_following']['ratio']:.0%}", ">= 80%"),
         ("number keys (2-9, one per seed): highlight moved 1 / 4 frames later",
          " / ".join(f"{m['action_following'].get(f'number_keys_followed@{k}', float('nan')):.0%}" for k in (1, 4)), ""),
+        *((f"{verb} a block ({key}, the explorer's first press per seed): followed "
+           f"{' / '.join(map(str, BLOCK_JUDGED))} frames later",
+           " / ".join(f"{m['action_following'][f'{verb}_followed@{k}']:.0%}" for k in BLOCK_JUDGED)
+           + f" of {m['action_following'][f'{verb}_presses']}", "")
+          for key, verb in BLOCK_KEYS.items() if f"{verb}_presses" in m["action_following"]),
         (f"stability: frames in the real range, {st['rollouts']} rollouts of {st['frames']} "
          f"(first {min(256, st['frames'])} / last 100 / all)",
          f"{st['first_256_in_range']:.0%} / {st['last_window_in_range']:.0%} / {st['all_in_range']:.0%}", ""),

@@ -186,7 +186,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     metrics = evaluate(resolve_model(args.model), args.out, cfg)
     print(format_metrics(metrics))
     print(f"report: {args.out}/metrics.json, {args.out}/plots.png, {args.out}/long_rollouts.png, "
-          f"{args.out}/number_keys.png, {args.out}/real_vs_imagined.mp4")
+          f"{args.out}/number_keys.png, {args.out}/place_break.png, {args.out}/real_vs_imagined.mp4")
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -324,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="report folder: metrics.json, plots.png, long_rollouts.png, "
-                   "number_keys.png, real_vs_imagined.mp4")
+                   "number_keys.png, place_break.png, real_vs_imagined.mp4")
     p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9016, never trained on)")
     add_rollout_args(p)
     p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
