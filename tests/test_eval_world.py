@@ -94,13 +94,15 @@ class Player:
 @pytest.mark.parametrize("follow", [True, False])
 @pytest.mark.parametrize(("key", "seed"), [("use", 3), ("attack", 1)])
 def test_placing_and_breaking_are_followed_only_by_a_model_that_shows_them(key, seed, follow):
-    followed, frames = block_key_trial(Player(seed, (32, 32), key, follow), seed, (32, 32), 4, key)
+    player = Player(seed, (32, 32), key, follow)
+    followed, frames = block_key_trial(player, player.episode, seed, 4, key)
     assert followed == dict.fromkeys(BLOCK_JUDGED, follow)
     assert frames.shape == (32, 3 * 32, 3)  # real | without | imagined
 
 
 def test_a_seed_whose_explorer_never_places_a_block_has_no_trial():
-    assert block_key_trial(Player(2, (32, 32), "use", True), 2, (32, 32), 4, "use") is None
+    player = Player(2, (32, 32), "use", True)
+    assert block_key_trial(player, player.episode, 2, 4, "use") is None
 
 
 def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):

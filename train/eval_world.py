@@ -201,14 +201,16 @@ def number_key_trial(session: WorldSession, seed: int, size: tuple[int, int], pr
     return result, np.concatenate([x[t, band] for x in (pressed, without, fake)], axis=1)
 
 
-def block_key_trial(session: WorldSession, seed: int, size: tuple[int, int], prompt: int, key: str
+def block_key_trial(session: WorldSession, episode: Episode, seed: int, prompt: int, key: str
                     ) -> tuple[dict[int, bool], np.ndarray] | None:
-    """The explorer's first press of ``key`` (use: place the held block where it aims; attack, held:
-    break the block it aims at) that changes the picture on every judged frame; the real game is
-    replayed with the key let go from that frame on. Judged as the number keys are.
+    """In ``episode`` (the explorer's play from ``seed``), its first press of ``key`` (use: place the
+    held block where it aims; attack, held: break the block it aims at) that changes the picture on
+    every judged frame; the real game is replayed with the key let go from that frame on. Judged as
+    the number keys are.
     Returns followed-or-not per BLOCK_JUDGED and the frames real | real without | imagined at the
     last, or None where the seed's explorer never pressed the key to visible effect."""
-    episode, k, end = real_episode(seed, BLOCK_SEARCH, size), ACTION_INDEX[key], max(BLOCK_JUDGED)
+    k, end = ACTION_INDEX[key], max(BLOCK_JUDGED)
+    size = (episode.frames.shape[2], episode.frames.shape[1])  # (width, height), as replay takes it
     down = episode.actions[:, k] > 0.5
     onsets = np.flatnonzero(down[1:] & ~down[:-1]) + 1
     for onset in onsets[(onsets >= prompt) & (onsets + end < len(down))]:
@@ -297,8 +299,9 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
         idm_accuracy(idm, np.concatenate([e.frames[prompt - 1:prompt], f]), e.actions[prompt - 1:])
         for e, f in zip(episodes, fakes, strict=True)]))
     trials = [number_key_trial(session, seed, size, prompt) for seed in tqdm(cfg.seeds, desc="number keys")]
-    block_trials = {key: [block_key_trial(session, seed, size, prompt, key) for seed in tqdm(cfg.seeds, desc=key)]
-                    for key in BLOCK_KEYS}
+    searched = {seed: real_episode(seed, BLOCK_SEARCH, size) for seed in tqdm(cfg.seeds, desc="explorer's play")}
+    block_trials = {key: [block_key_trial(session, searched[seed], seed, prompt, key)
+                          for seed in tqdm(cfg.seeds, desc=key)] for key in BLOCK_KEYS}
     metrics["action_following"] = {"idm_accuracy_real": real_acc, "idm_accuracy_imagined": fake_acc,
                                    "ratio": fake_acc / max(real_acc, 1e-9),
                                    **{f"number_keys_followed@{after}": float(np.mean([f[after] for f, _ in trials]))
