@@ -18,7 +18,6 @@ from train.eval_world import (
     number_key_trial,
     read_report,
     real_episode,
-    replay,
     sharpness,
     standard_error,
 )
@@ -41,39 +40,13 @@ def test_idm_labels_split_yaw_and_forward():
     assert idm_labels(a).tolist() == [[0, 0], [1, 1], [2, 1]]
 
 
-class Replayer:
-    """A stand-in for a WorldSession that "imagines" the real game under the actions it is given, with
-    the number keys followed, ignored, or any press taken for hotbar.5 (a model that lit one slot)."""
-
-    def __init__(self, seed: int, size: tuple[int, int], keys: str):
-        self.seed, self.size, self.keys = seed, size, keys
-
-    def reset(self, frames, actions):
-        self.actions = list(actions[:-1])
-
-    def step(self, action):
-        self.actions.append(action.copy())
-        pressed = self.actions[-1][HOTBAR].any()
-        if self.keys != "follow":
-            self.actions[-1][HOTBAR] = 0
-        if self.keys == "always 5" and pressed:
-            self.actions[-1][HOTBAR[4]] = 1
-        return replay(self.seed, self.size, np.stack(self.actions + [action]))[-1]
-
-
-@pytest.mark.parametrize("keys", ["follow", "ignore", "always 5"])
-def test_number_keys_are_followed_only_by_a_model_that_shows_the_press(keys):
-    followed, strip = number_key_trial(Replayer(5, (32, 32), keys), 5, (32, 32), prompt=4)  # seed 5: hotbar.7
-    assert followed == {1: keys == "follow", 4: keys == "follow"}
-    assert strip.shape[1] == 3 * 32 and 0 < strip.shape[0] < 32  # the hotbar's rows: real | without | imagined
-
-
 class Player:
     """A stand-in for a WorldSession that plays the real game on from wherever the prompt is in the
-    explorer's episode, with one key followed or ignored (let go)."""
+    explorer's episode, each action first passed through ``edit``: a model that follows every key
+    (no edit), ignores one, or takes any number key for hotbar.5 (a model that lit one slot)."""
 
-    def __init__(self, seed: int, size: tuple[int, int], key: str, follow: bool):
-        self.seed, self.size, self.key, self.follow = seed, size, ACTION_INDEX[key], follow
+    def __init__(self, seed: int, size: tuple[int, int], edit=lambda action: action):
+        self.seed, self.size, self.edit = seed, size, edit
         self.episode = real_episode(seed, BLOCK_SEARCH, size)
 
     def reset(self, frames, actions):
@@ -85,23 +58,42 @@ class Player:
             self.game.step(a)
 
     def step(self, action):
-        action = action.copy()
-        if not self.follow:
-            action[self.key] = 0
-        return self.game.step(action)
+        return self.game.step(self.edit(action.copy()))
+
+
+def ignoring(columns):
+    def edit(action):
+        action[columns] = 0
+        return action
+    return edit
+
+
+def always_5(action):
+    if action[HOTBAR].any():
+        action[HOTBAR] = 0
+        action[HOTBAR[4]] = 1
+    return action
+
+
+@pytest.mark.parametrize("keys", ["follow", "ignore", "always 5"])
+def test_number_keys_are_followed_only_by_a_model_that_shows_the_press(keys):
+    edit = {"follow": lambda a: a, "ignore": ignoring(HOTBAR), "always 5": always_5}[keys]
+    followed, strip = number_key_trial(Player(5, (32, 32), edit), 5, (32, 32), prompt=4)  # seed 5: hotbar.7
+    assert followed == {1: keys == "follow", 4: keys == "follow"}
+    assert strip.shape[1] == 3 * 32 and 0 < strip.shape[0] < 32  # the hotbar's rows: real | without | imagined
 
 
 @pytest.mark.parametrize("follow", [True, False])
 @pytest.mark.parametrize(("key", "seed"), [("use", 3), ("attack", 1)])
 def test_placing_and_breaking_are_followed_only_by_a_model_that_shows_them(key, seed, follow):
-    player = Player(seed, (32, 32), key, follow)
+    player = Player(seed, (32, 32)) if follow else Player(seed, (32, 32), ignoring(ACTION_INDEX[key]))
     followed, frames = block_key_trial(player, player.episode, seed, 4, key)
     assert followed == dict.fromkeys(BLOCK_JUDGED, follow)
     assert frames.shape == (32, 3 * 32, 3)  # real | without | imagined
 
 
 def test_a_seed_whose_explorer_never_places_a_block_has_no_trial():
-    player = Player(2, (32, 32), "use", True)
+    player = Player(2, (32, 32))
     assert block_key_trial(player, player.episode, 2, 4, "use") is None
 
 
