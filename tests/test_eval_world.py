@@ -114,6 +114,7 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     assert np.asarray(st["in_range_by_rollout"]).shape == (2, 2)
     assert np.isclose(np.mean(st["in_range_by_rollout"], axis=0), st["in_range_share_by_100_frames"], atol=0.01).all()
     assert m["speed"]["fps"] > 0 and np.isfinite(m["revisiting"]["psnr_after_360"])
+    assert np.isclose(np.mean(m["revisiting"]["psnr_by_episode"]), m["revisiting"]["psnr_after_360"], atol=0.01)
     assert st["sharpness_vs_real"] > 0 and len(st["sharpness_vs_real_by_100_frames"]) == 2
     because = st["out_of_range_because"]
     assert len(because) == 8 and all(0 <= v <= 1 for v in because.values())
@@ -133,7 +134,9 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     assert "horizon 1        +0.00 ± 0.00 dB" in same and "horizon 16       +0.00 ± 0.00 dB" in same
     better = json.loads(json.dumps(m))
     better["autoregressive"]["psnr_by_episode"] = (np.asarray(m["autoregressive"]["psnr_by_episode"]) + 1).tolist()
+    better["revisiting"]["psnr_by_episode"] = [v - 0.5 for v in m["revisiting"]["psnr_by_episode"]]
     assert "horizon 4        +1.00 ± 0.00 dB" in compare_reports(m, better)
+    assert "revisiting, B - A over the same 2 episodes: -0.50 ± 0.00 dB" in compare_reports(m, better)
     better["autoregressive"]["psnr_by_episode"] = [c[:8] for c in better["autoregressive"]["psnr_by_episode"]]
     shorter = compare_reports(m, better)  # a shorter horizon (--quick): the horizons both have
     assert "horizon 4        +1.00 ± 0.00 dB" in shorter and "horizon 16" not in shorter

@@ -345,7 +345,8 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
         session.reset(e.frames[:prompt], e.actions[:prompt])
         turned = [session.step(turn) for _ in range(36)]
         revisit.append(quality(turned[-1][None], e.frames[prompt - 1:prompt])[0][0])
-    metrics["revisiting"] = {"psnr_after_360": float(np.mean(revisit))}
+    metrics["revisiting"] = {"psnr_after_360": float(np.mean(revisit)),
+                             "psnr_by_episode": np.round(revisit, 3).tolist()}
 
     # 8. speed
     session.reset(episodes[0].frames[:prompt], episodes[0].actions[:prompt])
@@ -535,6 +536,9 @@ def compare_reports(a: dict, b: dict) -> str:
         if hi <= horizon:
             m = d[:, lo - 1:hi].mean(axis=1)
             lines.append(f"    frames {lo}-{hi:<{8 - len(str(lo))}} {m.mean():+.2f} ± {mean_error(m):.2f} dB")
+    if all("psnr_by_episode" in m["revisiting"] for m in (a, b)):  # older reports hold the mean alone
+        r = np.subtract(b["revisiting"]["psnr_by_episode"], a["revisiting"]["psnr_by_episode"])
+        lines.append(f"  revisiting, B - A over the same {n} episodes: {r.mean():+.2f} ± {mean_error(r):.2f} dB")
     return "\n".join(lines)
 
 
