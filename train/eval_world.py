@@ -346,7 +346,7 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
         turned = [session.step(turn) for _ in range(36)]
         revisit.append(quality(turned[-1][None], e.frames[prompt - 1:prompt])[0][0])
     metrics["revisiting"] = {"psnr_after_360": float(np.mean(revisit)),
-                             "psnr_by_episode": np.round(revisit, 3).tolist()}
+                             "psnr_by_episode": [round(float(v), 3) for v in revisit]}
 
     # 8. speed
     session.reset(episodes[0].frames[:prompt], episodes[0].actions[:prompt])
