@@ -458,8 +458,8 @@ def _write_number_keys(path: Path, strips: list[np.ndarray]) -> None:
 def _write_place_break(path: Path, trials: dict[str, list], size: tuple[int, int]) -> None:
     """One seed a row (those where the explorer pressed either key), use's triple beside attack's."""
     blank = np.zeros((size[1], 3 * size[0], 3), np.uint8)
-    rows = [np.concatenate([blank if t[i] is None else t[i][1] for t in trials.values()], axis=1)
-            for i in range(len(next(iter(trials.values())))) if any(t[i] is not None for t in trials.values())]
+    rows = [np.concatenate([blank if t is None else t[1] for t in seed], axis=1)
+            for seed in zip(*trials.values(), strict=True) if any(t is not None for t in seed)]
     if not rows:
         return
     plt = _pyplot()
