@@ -67,7 +67,7 @@ def test_kv_cache_matches_the_full_forward(token_actions):
     model = randomized(WorldDiT(**TINY, token_actions=token_actions))
     x, t, a = inputs()
     full = model(x, t, a)
-    cache = KVCache(model, slots=6, batch=2)
+    cache = KVCache(model, 6, batch=2)
     for i in range(6):
         out = model(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
         torch.testing.assert_close(out, full[:, i:i + 1], rtol=1e-4, atol=1e-5)
@@ -127,7 +127,7 @@ def test_kv_cache_is_a_sliding_window_of_fixed_size():
     """Past the window, the cached model sees exactly the last frames, as a full forward over them does."""
     model = randomized(WorldDiT(**TINY))
     x, t, a = inputs(t=7)
-    cache = KVCache(model, slots=3, batch=2)
+    cache = KVCache(model, 3, batch=2)
     shape = cache.keys.shape
     for i in range(7):
         out = model(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
@@ -135,7 +135,7 @@ def test_kv_cache_is_a_sliding_window_of_fixed_size():
     assert cache.keys.shape == shape and cache.frames == 2
     # Keys are kept from when each frame was made, so compare against a model without that effect: one block.
     one = randomized(WorldDiT(**{**TINY, "depth": 1}))
-    cache = KVCache(one, slots=3, batch=2)
+    cache = KVCache(one, 3, batch=2)
     for i in range(7):
         out = one(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
         cache.commit()
@@ -144,6 +144,56 @@ def test_kv_cache_is_a_sliding_window_of_fixed_size():
     window[2:, 0] = False
     full = one(x[:, 3:], t[:, 3:], a[:, 3:], positions=torch.arange(3, 7), frame_mask=window)
     torch.testing.assert_close(out, full[:, -1:], rtol=1e-4, atol=1e-5)
+
+
+def test_kv_cache_with_memory_keeps_the_window_and_strided_older_frames_as_training_lays_them_out():
+    """Frame 11 with window 3 and 2 memory frames 3 apart sees frames 9-10 and 6, 3: the layout memory_loss trains."""
+    from train.train_dit import memory_layout
+
+    one = randomized(WorldDiT(**{**TINY, "depth": 1}, memory_frames=2, memory_stride=3))  # keys: a frame's own input
+    x, t, a = inputs(t=12)
+    cache = KVCache(one, 3, batch=2)
+    for i in range(12):
+        out = one(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
+        cache.commit()
+    assert cache.frames == 4 and cache.keys.shape[3] == 5 * one.tokens_per_frame
+    assert sorted(g for g in cache.held if cache.sees(12, g)) == [6, 9, 10, 11]  # frame 3 has left the memory
+    index = torch.tensor([3, 6, 9, 10, 11])
+    full = one(x[:, index], t[:, index], a[:, index], positions=index, before=x[:, index - 1])
+    torch.testing.assert_close(out, full[:, -1:], rtol=1e-4, atol=1e-5)
+    # Training's layout: the last clip_frames - memory frames, after memory frames stride apart whose newest
+    # lies 1 to stride frames before them, as play's before its window.
+    gaps = set()
+    for _ in range(50):
+        layout = memory_layout(span=12, clip_frames=5, memory=2, stride=3).tolist()
+        assert layout[2:] == [9, 10, 11] and layout[1] - layout[0] == 3 and layout[0] >= 0
+        gaps.add(9 - layout[1])
+    assert gaps == {1, 2, 3}
+
+
+def test_memory_steps_train_the_recent_frames_only():
+    from train.train_dit import dit_loss, memory_span
+
+    torch.manual_seed(0)
+    model = randomized(WorldDiT(**TINY, memory_frames=2, memory_stride=3)).train()
+    cfg = DiTTrainConfig(clip_frames=5, diffusion_forcing=1.0, memory_share=1.0)
+    span = memory_span(cfg.clip_frames, 2, 3)
+    z, actions = torch.randn(2, span, 4, 4, 4), torch.randn(2, span, 25)
+    loss, logs = dit_loss(model, z, actions, cfg, memory=(2, 3))
+    assert "loss_memory" in logs and torch.isfinite(loss)
+    loss.backward()
+    assert model.final.linear.weight.grad.abs().sum() > 0
+
+    def wild_on_memory_frames(x, *args, **kwargs):  # a model wrong by 1e6 on the memory frames alone
+        v = torch.zeros_like(x)
+        v[:, :2] = 1e6
+        return v
+
+    loss, _ = dit_loss(wild_on_memory_frames, z, actions, cfg, memory=(2, 3))
+    assert loss < 100  # the targets are unit noise minus unit latents: only the recent frames count
+    # Without memory the same call trains on the clip's last clip_frames frames.
+    loss, logs = dit_loss(model, z, actions, cfg)
+    assert "loss_diffusion_forcing" in logs
 
 
 def test_save_load_round_trip_is_exact(tmp_path):
@@ -214,6 +264,18 @@ def test_rollout_is_deterministic_and_memory_stays_bounded():
         assert r.cache.frames == model.config.max_frames - 1
         assert r.cache.keys.shape[3] == model.config.max_frames * model.tokens_per_frame
     torch.testing.assert_close(frames[0], frames[1], rtol=0, atol=0)
+
+
+def test_rollout_with_memory_keeps_its_frames_bounded_and_reference_mode_refuses_it():
+    model = randomized(WorldDiT(**TINY, memory_frames=2, memory_stride=2))
+    x, _, a = inputs(b=1, t=3)
+    r = Rollout(model, RolloutConfig(steps=2, window=3))
+    r.reset(x[0], a[0])
+    for i in range(12):
+        assert torch.isfinite(r.step(a[0, i % 3])).all()
+    assert r.cache.frames == 2 + 2 and r.cache.keys.shape[3] == 5 * model.tokens_per_frame
+    with pytest.raises(ValueError, match="memory"):
+        Rollout(model, reference=True)
 
 
 def test_a_tiny_model_overfits_a_tiny_sequence():

@@ -9,6 +9,10 @@ frame before, and the model learned to copy instead of to move). The noised past
 model to trust a slightly wrong history, and in ``own_past`` of the teacher-forced steps the
 past is the model's own one-step guesses of those frames, the kind of history play gives it:
 both are there to keep long rollouts from drifting.
+
+A model with memory frames (WorldDiT's ``memory_frames``) also takes memory steps: diffusion
+forcing on a clip's recent frames, which see a few older frames far apart as well, laid out as
+play keeps them (memory_layout), so that it learns to draw a place again from what it saw there.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from tensorboard.compat.proto.summary_pb2 import Summary
 from tqdm import tqdm
 
 from data_tools.dataset import DatasetError
+from data_tools.latents import LatentInfo
 from wm_video.actions import ACTION_DIM
 from wm_video.diffusion import add_noise, predicted_clean, training_levels, velocity_target
 from wm_video.errors import UserError
@@ -41,12 +46,18 @@ from .configs import DIT_PRESETS, DiTTrainConfig
 from .optim import schedule, update
 
 
-def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
-             ) -> tuple[torch.Tensor, dict]:
-    """``(loss, logs)`` for clips of scaled latents (B, T, C, h, w) and producing actions (B, T, 25)."""
+def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig,
+             memory: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, dict]:
+    """``(loss, logs)`` for clips of scaled latents (B, T, C, h, w) and producing actions (B, T, 25).
+
+    A model with ``memory`` (its memory_frames and memory_stride) takes clips long enough to reach
+    back to its memory frames (memory_span); steps without them use the clip's last ``clip_frames``.
+    """
     if torch.rand(()) < cfg.diffusion_forcing:
-        return diffusion_forcing_loss(model, latents, actions, cfg)
-    return teacher_forcing_loss(model, latents, actions, cfg)
+        if memory[0] and torch.rand(()) < cfg.memory_share:
+            return memory_loss(model, latents, actions, cfg, *memory)
+        return diffusion_forcing_loss(model, latents[:, -cfg.clip_frames:], actions[:, -cfg.clip_frames:], cfg)
+    return teacher_forcing_loss(model, latents[:, -cfg.clip_frames:], actions[:, -cfg.clip_frames:], cfg)
 
 
 def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
@@ -57,6 +68,44 @@ def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torc
     v = model(add_noise(latents, noise, levels), levels, actions, drop_actions=drop).float()
     loss = weighted_mse(v, velocity_target(latents, noise), change_weights(latents, cfg.change_weight))
     return loss, {"loss": loss.item(), "loss_diffusion_forcing": loss.item()}
+
+
+def memory_span(clip_frames: int, memory: int, stride: int) -> int:
+    """Frames a training clip needs for ``clip_frames`` frames of which ``memory`` are memory frames."""
+    return clip_frames - memory + memory * stride
+
+
+def memory_layout(span: int, clip_frames: int, memory: int, stride: int) -> torch.Tensor:
+    """Which frames of a clip of ``span`` frames a memory step lays out: its last ``clip_frames - memory``
+    (the recent frames) after ``memory`` older ones ``stride`` apart, the newest of them 1 to ``stride``
+    frames before the recent ones, as play's memory frames lie before its window (KVCache.sees)."""
+    first = span - (clip_frames - memory)
+    phase = int(torch.randint(stride, ()))
+    older = [first - 1 - phase - stride * k for k in reversed(range(memory))]
+    return torch.tensor(older + list(range(first, span)))
+
+
+def memory_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig,
+                memory: int, stride: int) -> tuple[torch.Tensor, dict]:
+    """Diffusion forcing on a clip's recent frames, which also see older memory frames (memory_layout).
+
+    Memory frames sit at a context noise level and carry no loss: they are the past, as in play.
+    Each frame takes in the frame before it in the game (not in the layout), at a context level
+    unless it is laid out itself, as play's cache keeps them.
+    """
+    b, span = latents.shape[:2]
+    index = memory_layout(span, cfg.clip_frames, memory, stride)
+    recent = index[memory:]
+    levels = torch.rand(b, span, device=latents.device) * cfg.context_noise_max
+    levels[:, recent] = training_levels((b, len(recent)), cfg.level_shift).to(latents.device)
+    noise = torch.randn_like(latents)
+    x = add_noise(latents, noise, levels)
+    before = torch.cat([torch.zeros_like(x[:, :1]), x], dim=1)[:, index]  # frame i - 1 sits at i in the padded
+    drop = torch.rand(b, len(index), device=latents.device) < cfg.action_dropout
+    v = model(x[:, index], levels[:, index], actions[:, index], drop_actions=drop, positions=index, before=before)
+    loss = weighted_mse(v[:, memory:].float(), velocity_target(latents, noise)[:, recent],
+                        change_weights(latents, cfg.change_weight)[:, recent])
+    return loss, {"loss": loss.item(), "loss_memory": loss.item()}
 
 
 def teacher_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
@@ -134,8 +183,8 @@ def patch_size_for(h: int, w: int) -> int:
     return p
 
 
-def build_model(cfg: DiTTrainConfig, clips: LatentClips, init: str | Path | None) -> WorldDiT:
-    c, h, w = clips.latent_info.latent_shape
+def build_model(cfg: DiTTrainConfig, latent_shape: tuple[int, int, int], init: str | Path | None) -> WorldDiT:
+    c, h, w = latent_shape
     if init is not None:
         model = load_model(WorldDiT, init, **cfg.model_overrides)
     else:
@@ -149,6 +198,8 @@ def build_model(cfg: DiTTrainConfig, clips: LatentClips, init: str | Path | None
         raise UserError(f"the model takes {mc.action_dim}-dim actions, the dataset has {ACTION_DIM}")
     if cfg.clip_frames > mc.max_frames:
         raise UserError(f"clip_frames {cfg.clip_frames} exceeds the model's max_frames {mc.max_frames}")
+    if mc.memory_frames >= cfg.clip_frames - 1:
+        raise UserError(f"memory_frames {mc.memory_frames} leaves fewer than 2 of clip_frames {cfg.clip_frames} recent")
     return model
 
 
@@ -195,16 +246,16 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
     accelerator = Accelerator(mixed_precision="bf16", log_with="tensorboard", project_dir=str(out),
                               gradient_accumulation_steps=cfg.grad_accum)
     set_seed(cfg.seed)
-    clips = LatentClips(data, cfg.clip_frames)
-    vae = load_model(FrameVAE, vae_path)
-    if tuple(vae.latent_shape) != tuple(clips.latent_info.latent_shape):
-        raise DatasetError(f"{data}: latents are {clips.latent_info.latent_shape}, the VAE at {vae_path} makes "
-                           f"{tuple(vae.latent_shape)}")
+    vae, latent_shape = load_model(FrameVAE, vae_path), LatentInfo.read(data).latent_shape
+    if tuple(vae.latent_shape) != latent_shape:
+        raise DatasetError(f"{data}: latents are {latent_shape}, the VAE at {vae_path} makes {tuple(vae.latent_shape)}")
     latest = latest_checkpoint(out)
     if latest is not None:
         model = WorldDiT.from_config(json.loads((out / "dit_config.json").read_text()))
     else:
-        model = build_model(cfg, clips, init)
+        model = build_model(cfg, latent_shape, init)
+    memory = (model.config.memory_frames, model.config.memory_stride)
+    clips = LatentClips(data, memory_span(cfg.clip_frames, *memory))
     params, sampler = trainable_parameters(model, cfg.trainable), clip_sampler(clips, cfg, data)
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
@@ -234,7 +285,7 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
         for _ in range(cfg.grad_accum):
             latents, actions = next(batches)
             with accelerator.accumulate(model):
-                loss, logs = dit_loss(forward, latents, actions, cfg)
+                loss, logs = dit_loss(forward, latents, actions, cfg, memory)
                 update(accelerator, model, optimizer, loss)
         scheduler.step()
         ema.step(accelerator.unwrap_model(model).parameters())

@@ -69,7 +69,8 @@ def cmd_record(args: argparse.Namespace) -> None:
     from data_tools.record import record
 
     start = time.perf_counter()
-    written = record(args.out, args.episodes, args.frames, size=args.size, seed=args.seed, workers=args.workers)
+    written = record(args.out, args.episodes, args.frames, size=args.size, seed=args.seed, workers=args.workers,
+                     look_around=args.look_around)
     seconds = time.perf_counter() - start
     frames = len(written) * args.frames
     print(f"{args.out}: recorded {len(written)} episodes, {frames} frames in {seconds:.1f} s "
@@ -234,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, default=(128, 128), help="frame size, N or WxH (default 128)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed; each episode's world derives from it")
     p.add_argument("--workers", type=int, default=1, help="processes recording in parallel")
+    p.add_argument("--look-around", type=float, default=0.0,
+                   help="share of the player's behaviours that turn a full circle in place (default 0): data "
+                        "where places come back into view, for a model with memory frames")
 
     p = command("import-vpt", cmd_import_vpt, "import OpenAI VPT / MineRL recordings (NAME.mp4 + NAME.jsonl)")
     p.add_argument("src", nargs="+", help="NAME.mp4 files or folders of them")

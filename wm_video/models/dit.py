@@ -103,26 +103,32 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 class KVCache:
-    """Keys and values of the last frames, per block, in a ring of ``slots`` frame slots: what play reuses.
+    """Keys and values of the frames the next frame sees, per block, in a fixed set of frame slots: what play reuses.
+
+    A frame sees the last ``window - 1`` frames before it and, if the model was trained with memory
+    (``memory_frames`` > 0), also the newest ``memory_frames`` older frames whose number is a
+    multiple of ``memory_stride``: a sparse look further back.
 
     A pass of the model against the cache takes the frame that follows the cached ones, or that
     frame and the one after it (play finishes a frame in the same pass that starts the next). It
-    leaves the first frame's keys and values in ``pending``; ``commit()`` stores them over the
-    oldest slot, so the window slides. Attention is a sum over keys, so slot order does not
-    matter: the frames' RoPE angles (absolute frame numbers) are baked into the cached keys.
-    Shapes never change after ``__init__``: a compiled model never recompiles, memory is bounded.
+    leaves the first frame's keys and values in ``pending``; ``commit()`` stores them in a slot
+    whose frame neither of the next pass's frames sees any longer. Attention is a sum over keys, so
+    slot order does not matter: the frames' RoPE angles (absolute frame numbers) are baked into the
+    cached keys. Shapes never change after ``__init__``: a compiled model never recompiles, memory
+    is bounded.
     """
 
-    def __init__(self, model: WorldDiT, slots: int, batch: int = 1):
+    def __init__(self, model: WorldDiT, window: int, batch: int = 1):
         cfg, n = model.config, model.tokens_per_frame
         head_dim = cfg.width // cfg.heads
         dtype = next(model.parameters()).dtype
+        slots = window + cfg.memory_frames
         shape = (cfg.depth, batch, cfg.heads, slots * n, head_dim)
         self.keys, self.values = torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
-        self.slots, self.tokens_per_frame, self.head_dim = slots, n, head_dim
+        self.window, self.memory, self.stride = window, cfg.memory_frames, cfg.memory_stride
+        self.tokens_per_frame, self.head_dim = n, head_dim
         self.grid = model.grid
-        self.filled = [False] * slots
-        self.slot = 0  # where the next committed frame goes: the oldest slot
+        self.held = [-1] * slots  # the frame number in each slot; -1: empty
         self.frame = 0  # the absolute index of the next frame
         self.pending: list[tuple[torch.Tensor, torch.Tensor]] = []
         # The latest committed frame's latent input: the "frame before" of the next pass's first frame.
@@ -132,32 +138,45 @@ class KVCache:
 
     @property
     def frames(self) -> int:
-        """How many past frames the next frame sees (at most ``slots - 1``)."""
-        return sum(f for i, f in enumerate(self.filled) if i != self.slot)
+        """How many past frames the next frame sees."""
+        return sum(self.sees(self.frame, g) for g in self.held)
+
+    def sees(self, frame: int, past: int) -> bool:
+        """Whether ``frame`` sees the earlier frame ``past`` (-1: an empty slot): it is one of the last
+        ``window - 1``, or one of the newest ``memory_frames`` older ones numbered a multiple of the stride."""
+        distance = frame - past
+        if past < 0 or distance <= 0:
+            return False
+        if distance < self.window:
+            return True
+        if self.memory == 0 or past % self.stride:
+            return False
+        newest = (frame - self.window) // self.stride * self.stride  # the newest memory frame
+        return (newest - past) // self.stride < self.memory
 
     def commit(self) -> None:
-        """Store the last pass's first frame as a past frame, dropping the oldest when full."""
+        """Store the last pass's first frame as a past frame, over a frame no longer seen."""
         if len(self.pending) != self.keys.shape[0]:
             raise RuntimeError("commit() needs a model pass with this cache first")
+        after = self.frame + 1  # the next pass carries frames after and after + 1
+        slot = next(i for i, g in enumerate(self.held) if not (self.sees(after, g) or self.sees(after + 1, g)))
         n = self.tokens_per_frame
-        span = slice(self.slot * n, (self.slot + 1) * n)
+        span = slice(slot * n, (slot + 1) * n)
         b = self.keys.shape[1]  # a guided pass carries the frame twice, identical: keep the first
         for i, (k, v) in enumerate(self.pending):
             self.keys[i, :, :, span] = k[:b, :, :n]
             self.values[i, :, :, span] = v[:b, :, :n]
         self.last.copy_(self.pending_last[:b])
-        self.filled[self.slot] = True
-        self.slot, self.frame, self.pending = (self.slot + 1) % self.slots, self.frame + 1, []
+        self.held[slot] = self.frame
+        self.frame, self.pending = self.frame + 1, []
         self._update()
 
     def _update(self) -> None:
         # What the model reads is kept in tensors, so that a compiled model never specialises on a
-        # slot or frame number. Row j of ``bias`` is for new frame j: it hides empty slots, the slot
-        # that frame j - 1 is about to fill, and for the second frame also the oldest, which it no
-        # longer sees once the window slides.
-        hidden = [[not f or i == self.slot for i, f in enumerate(self.filled)]]
-        hidden.append([h or i == (self.slot + 1) % self.slots for i, h in enumerate(hidden[0])])
-        bias = torch.zeros(2, self.slots, dtype=self.keys.dtype).masked_fill(torch.tensor(hidden), float("-inf"))
+        # slot or frame number. Row j of ``bias`` is for new frame self.frame + j: it hides the
+        # slots that frame does not see.
+        hidden = [[not self.sees(self.frame + j, g) for g in self.held] for j in (0, 1)]
+        bias = torch.zeros(2, len(self.held), dtype=self.keys.dtype).masked_fill(torch.tensor(hidden), float("-inf"))
         n = self.tokens_per_frame
         self.bias = bias.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1)  # (2 * N, slots * N)
         self.cos, self.sin = rope_angles(torch.tensor([self.frame, self.frame + 1]), self.grid, self.head_dim)
@@ -282,6 +301,10 @@ class WorldDiT(ModelMixin, ConfigMixin):
         token_actions: also add to every token an embedding of the action learned for its place in
             the frame, so that a key can act on one spot (a number key lights one hotbar slot);
             adaLN's per-frame scale and shift acts on the whole frame alike.
+        memory_frames, memory_stride: besides the recent frames, each frame also sees this many
+            older frames, those numbered a multiple of ``memory_stride`` (KVCache.sees): a sparse
+            look back past the window, for a place the camera turns back to. A layout of play that
+            training lays out too (train_dit.memory_layout); 0: none.
     """
 
     @register_to_config
@@ -297,6 +320,8 @@ class WorldDiT(ModelMixin, ConfigMixin):
         action_dim: int = ACTION_DIM,
         max_frames: int = 16,
         token_actions: bool = False,
+        memory_frames: int = 0,
+        memory_stride: int = 9,
     ):
         super().__init__()
         h, w = latent_size
@@ -304,6 +329,8 @@ class WorldDiT(ModelMixin, ConfigMixin):
             raise ValueError(f"latent_size {tuple(latent_size)} is not divisible by patch_size {patch_size}")
         if width % heads or (width // heads) % 8:
             raise ValueError(f"width {width} must split into {heads} heads of a multiple of 8 features")
+        if memory_frames < 0 or memory_stride < 1:
+            raise ValueError(f"memory_frames must be >= 0 and memory_stride >= 1, got {memory_frames}, {memory_stride}")
         self.grid = (h // patch_size, w // patch_size)
         self.tokens_per_frame = self.grid[0] * self.grid[1]
         patch_features = latent_channels * patch_size * patch_size
@@ -383,6 +410,7 @@ class WorldDiT(ModelMixin, ConfigMixin):
         cache: KVCache | None = None,
         positions: torch.Tensor | None = None,
         frame_mask: torch.Tensor | None = None,
+        before: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Velocity for latents x (B, T, C, H, W) at noise levels t (B, T) under actions (B, T, 25).
 
@@ -391,11 +419,12 @@ class WorldDiT(ModelMixin, ConfigMixin):
         cached ones (or it and the next); keys and values are left for ``cache.commit()``.
         ``positions`` (T,) frame numbers and ``frame_mask`` (T, T) bool (frame i may see frame j,
         lower-triangular) replace the defaults 0..T-1 and frame-causal: teacher-forced training lays
-        a clip out twice.
+        a clip out twice. ``before`` (B, T, C, H, W), the frame before each frame, replaces the one
+        found in x by position, where x leaves it out (memory frames: train_dit.memory_layout).
         """
         self.check_inputs(x, t, actions)
         b, frames = x.shape[:2]
-        if cache is not None and (frames > 2 or positions is not None or frame_mask is not None):
+        if cache is not None and (frames > 2 or positions is not None or frame_mask is not None or before is not None):
             raise ValueError("with a KV cache the model takes one or two frames at a time, at the cache's positions")
         if frame_mask is not None and not torch.compiler.is_compiling() and frame_mask.triu(1).any():
             raise ValueError("frame_mask must be lower-triangular: a frame sees itself and frames laid out before it")
@@ -406,7 +435,8 @@ class WorldDiT(ModelMixin, ConfigMixin):
         if cache is None:
             positions = (torch.arange(frames) if positions is None else positions).to(x.device)
             cos, sin = rope_angles(positions, self.grid, self.config.width // self.config.heads)
-            before = self.previous_frames(x, positions, frame_mask)
+            if before is None:
+                before = self.previous_frames(x, positions, frame_mask)
         else:
             tokens = frames * self.tokens_per_frame
             cos, sin, bias = cache.cos[:tokens], cache.sin[:tokens], cache.bias[:tokens]
