@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_vae.py
 	$(BIN)/python benchmarks/bench_dit.py
 	$(BIN)/python benchmarks/bench_rollout.py
+	$(BIN)/python benchmarks/memory_toy.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
