@@ -8,7 +8,7 @@ is scored by its error on the last frame from noise level 0.95, against 1.0 for 
 With ``memory_stride`` 1 the memory frame is always 2 frames back and first in its clip, with
 nothing before it (clips P Q P); with 3 it lies 2-4 back (clips P P P Q P) and mostly has a frame
 before it, which each token takes in beside its own patch (WorldDiT). Seen so far (docs/experiments.md,
-"Memory frames"): the first learns in 1,000 steps and the second not in 4,000, at every distance.
+"Memory frames"): the first learns in 1,000 steps and the second not in 4,000, at any distance.
 """
 
 from __future__ import annotations
