@@ -6,9 +6,9 @@ Random latents P and Q laid out P, Q, P: the last P can only come from the memor
 tests-size DiT with one memory frame trains on memory steps alone (train_dit.memory_loss) and
 is scored by its error on the last frame from noise level 0.95, against 1.0 for guessing the mean.
 With ``memory_stride`` 1 the memory frame is always 2 frames back and first in its clip (clips
-P Q P); with 3 it lies 2-4 back (clips P P P Q P), mostly with a frame before it. The latents are
-random, so the memory frame is told from the others by its place alone. Seen so far
-(docs/experiments.md, "Memory frames"): the first learns in 1,000 steps, the second not in 4,000.
+P Q P); with 3 it lies 2-4 back (clips P P P Q P), mostly with a frame before it. Seen so far
+(docs/experiments.md, "Memory frames"): the first learns in 1,000 steps, the second not in 4,000,
+unless the memory frame's own "frame before" input is zeroed.
 """
 
 from __future__ import annotations
