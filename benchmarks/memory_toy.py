@@ -3,7 +3,7 @@
     python benchmarks/memory_toy.py [--steps 4000]
 
 Random latents P and Q laid out P, Q, P: the last P can only come from the memory frame. A
-tests-size DiT with one memory frame trains on memory steps alone (train_dit.memory_loss) and
+tests-size DiT with one memory frame trains on memory steps alone (train_dit.diffusion_forcing_loss) and
 is scored by its error on the last frame from noise level 0.95, against 1.0 for guessing the mean.
 With ``memory_stride`` 1 the memory frame is always 2 frames back and first in its clip (clips
 P Q P); with 3 it lies 2-4 back (clips P P P Q P), mostly with a frame before it. Seen so far

@@ -147,7 +147,7 @@ def test_kv_cache_is_a_sliding_window_of_fixed_size():
 
 
 def test_kv_cache_with_memory_keeps_the_window_and_strided_older_frames_as_training_lays_them_out():
-    """Frame 11 with window 3 and 2 memory frames 3 apart sees frames 9-10 and 6, 3: the layout memory_loss trains."""
+    """Frame 11 with window 3 and 2 memory frames 3 apart sees frames 9-10 and 6, 3: the layout memory steps train."""
     from train.train_dit import memory_layout
 
     one = randomized(WorldDiT(**{**TINY, "depth": 1}, memory_frames=2, memory_stride=3))  # keys: a frame's own input

@@ -55,19 +55,9 @@ def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg:
     """
     if torch.rand(()) < cfg.diffusion_forcing:
         if memory[0] and torch.rand(()) < cfg.memory_share:
-            return memory_loss(model, latents, actions, cfg, *memory)
+            return diffusion_forcing_loss(model, latents, actions, cfg, *memory)
         return diffusion_forcing_loss(model, latents[:, -cfg.clip_frames:], actions[:, -cfg.clip_frames:], cfg)
     return teacher_forcing_loss(model, latents[:, -cfg.clip_frames:], actions[:, -cfg.clip_frames:], cfg)
-
-
-def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
-                           ) -> tuple[torch.Tensor, dict]:
-    levels = training_levels(latents.shape[:2], cfg.level_shift).to(latents.device)
-    noise = torch.randn_like(latents)
-    drop = torch.rand(levels.shape, device=latents.device) < cfg.action_dropout
-    v = model(add_noise(latents, noise, levels), levels, actions, drop_actions=drop).float()
-    loss = weighted_mse(v, velocity_target(latents, noise), change_weights(latents, cfg.change_weight))
-    return loss, {"loss": loss.item(), "loss_diffusion_forcing": loss.item()}
 
 
 def memory_span(clip_frames: int, memory: int, stride: int) -> int:
@@ -85,16 +75,17 @@ def memory_layout(span: int, clip_frames: int, memory: int, stride: int) -> torc
     return torch.tensor(older + list(range(first, span)))
 
 
-def memory_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig,
-                memory: int, stride: int) -> tuple[torch.Tensor, dict]:
-    """Diffusion forcing on a clip's recent frames, which also see older memory frames (memory_layout).
+def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig,
+                           memory: int = 0, stride: int = 1) -> tuple[torch.Tensor, dict]:
+    """Every frame of the clip at its own noise level, the loss on every frame; with ``memory`` > 0, on
+    its recent frames, which also see older memory frames (memory_layout).
 
     Memory frames sit at a context noise level and carry no loss: they are the past, as in play.
     Each frame takes in the frame before it in the game (not in the layout), at a context level
     unless it is laid out itself, as play's cache keeps them.
     """
     b, span = latents.shape[:2]
-    index = memory_layout(span, cfg.clip_frames, memory, stride)
+    index = memory_layout(span, span if memory == 0 else cfg.clip_frames, memory, stride)
     recent = index[memory:]
     levels = torch.rand(b, span, device=latents.device) * cfg.context_noise_max
     levels[:, recent] = training_levels((b, len(recent)), cfg.level_shift).to(latents.device)
@@ -105,7 +96,7 @@ def memory_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, c
     v = model(x[:, index], levels[:, index], actions[:, index], drop_actions=drop, positions=index, before=before)
     loss = weighted_mse(v[:, memory:].float(), velocity_target(latents, noise)[:, recent],
                         change_weights(latents, cfg.change_weight)[:, recent])
-    return loss, {"loss": loss.item(), "loss_memory": loss.item()}
+    return loss, {"loss": loss.item(), "loss_memory" if memory else "loss_diffusion_forcing": loss.item()}
 
 
 def teacher_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
