@@ -5,10 +5,10 @@
 Random latents P and Q laid out P, Q, P: the last P can only come from the memory frame. A
 tests-size DiT with one memory frame trains on memory steps alone (train_dit.diffusion_forcing_loss) and
 is scored by its error on the last frame from noise level 0.95, against 1.0 for guessing the mean.
-With ``memory_stride`` 1 the memory frame is always 2 frames back and first in its clip (clips
-P Q P); with 3 it lies 2-4 back (clips P P P Q P), mostly with a frame before it. Seen so far
-(docs/experiments.md, "Memory frames"): the first learns in 1,000 steps, the second not in 4,000,
-unless the memory frame's own "frame before" input is zeroed.
+With ``memory_stride`` 1 the memory frame is always 2 frames back (clips P Q P); with 3 it lies 2-4
+back (clips P P P Q P), mostly with a frame before it in the game. Both learn within 1,000 steps
+since memory frames are encoded on their own; while a memory frame also took in the frame before
+it, the second had not learnt in 4,000 (docs/experiments.md, "Memory frames").
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ def last_frame_error(model: WorldDiT, stride: int, back: int) -> float:
     levels = torch.zeros(len(z), len(index))
     levels[:, -1] = 0.95
     x = add_noise(z[:, index], torch.randn_like(z[:, index]), levels)
-    padded = torch.cat([torch.zeros_like(z[:, :1]), z], 1)  # the frames before, clean
-    v = model(x, levels, torch.zeros(len(z), len(index), 25), positions=index, before=padded[:, index])
+    before = torch.cat([torch.zeros_like(z[:, :1]), z], 1)[:, index]  # the frames before, clean
+    before[:, 0] = 0  # the memory frame is encoded on its own, as in training and play
+    v = model(x, levels, torch.zeros(len(z), len(index), 25), positions=index, before=before)
     return (predicted_clean(x, v, levels)[:, -1] - z[:, -1]).pow(2).mean().item()
 
 

@@ -147,7 +147,8 @@ def test_kv_cache_is_a_sliding_window_of_fixed_size():
 
 
 def test_kv_cache_with_memory_keeps_the_window_and_strided_older_frames_as_training_lays_them_out():
-    """Frame 11 with window 3 and 2 memory frames 3 apart sees frames 9-10 and 6, 3: the layout memory steps train."""
+    """Frame 11 with window 3 and 2 memory frames 3 apart sees frames 9-10 and 6, 3: the layout memory steps train,
+    the memory frames encoded on their own (no other frame, no frame before them)."""
     from train.train_dit import memory_layout
 
     one = randomized(WorldDiT(**{**TINY, "depth": 1}, memory_frames=2, memory_stride=3))  # keys: a frame's own input
@@ -156,11 +157,21 @@ def test_kv_cache_with_memory_keeps_the_window_and_strided_older_frames_as_train
     for i in range(12):
         out = one(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
         cache.commit()
-    assert cache.frames == 4 and cache.keys.shape[3] == 5 * one.tokens_per_frame
-    assert sorted(g for g in cache.held if cache.sees(12, g)) == [6, 9, 10, 11]  # frame 3 has left the memory
+        if cache.is_memory(i):
+            cache.keep_as_memory(one, x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1])
+    # Slots: 2 for the window, 2 for memory frames and 1 for a memory frame the window still shows.
+    assert cache.frames == 4 and cache.keys.shape[3] == (2 + 2 + 1) * one.tokens_per_frame
+    seen = [g for g, m in zip(cache.held, cache.is_memory_slot, strict=True) if cache.sees(12, g, m)]
+    assert sorted(seen) == [6, 9, 10, 11]
     index = torch.tensor([3, 6, 9, 10, 11])
-    full = one(x[:, index], t[:, index], a[:, index], positions=index, before=x[:, index - 1])
+    before = x[:, index - 1].clone()
+    before[:, :2] = 0
+    mask = torch.ones(5, 5, dtype=torch.bool).tril()
+    mask[1, 0] = False
+    full = one(x[:, index], t[:, index], a[:, index], positions=index, before=before, frame_mask=mask)
     torch.testing.assert_close(out, full[:, -1:], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="not a memory frame"):
+        cache.keep_as_memory(one, x[:, :1], t[:, :1], a[:, :1])
     # Training's layout: the last clip_frames - memory frames, after memory frames stride apart whose newest
     # lies 1 to stride frames before them, as play's before its window.
     gaps = set()
@@ -184,7 +195,10 @@ def test_memory_steps_train_the_recent_frames_only():
     loss.backward()
     assert model.final.linear.weight.grad.abs().sum() > 0
 
-    def wild_on_memory_frames(x, *args, **kwargs):  # a model wrong by 1e6 on the memory frames alone
+    def wild_on_memory_frames(x, *args, before, frame_mask, **kwargs):  # wrong by 1e6 on the memory frames alone
+        # Memory frames are encoded on their own, as play's KVCache.keep_as_memory does: no frame before, none seen.
+        assert torch.all(before[:, :2] == 0) and torch.equal(frame_mask[:2, :2], torch.eye(2, dtype=torch.bool))
+        assert frame_mask[2:].all(dim=0)[:2].all()  # every recent frame sees them
         v = torch.zeros_like(x)
         v[:, :2] = 1e6
         return v
@@ -262,7 +276,7 @@ def test_rollout_is_deterministic_and_memory_stays_bounded():
         r.reset(x[0], a[0])
         frames.append(torch.stack([r.step(a[0, i % 3]) for i in range(12)]))
         assert r.cache.frames == model.config.max_frames - 1
-        assert r.cache.keys.shape[3] == model.config.max_frames * model.tokens_per_frame
+        assert r.cache.keys.shape[3] == (model.config.max_frames - 1) * model.tokens_per_frame
     torch.testing.assert_close(frames[0], frames[1], rtol=0, atol=0)
 
 
@@ -273,7 +287,7 @@ def test_rollout_with_memory_keeps_its_frames_bounded_and_reference_mode_refuses
     r.reset(x[0], a[0])
     for i in range(12):
         assert torch.isfinite(r.step(a[0, i % 3])).all()
-    assert r.cache.frames == 2 + 2 and r.cache.keys.shape[3] == 5 * model.tokens_per_frame
+    assert r.cache.frames == 2 + 2 and r.cache.keys.shape[3] == (2 + 2 + 1) * model.tokens_per_frame
     with pytest.raises(ValueError, match="memory"):
         Rollout(model, reference=True)
 

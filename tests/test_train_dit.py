@@ -121,6 +121,14 @@ def test_cli_train_refuses_a_model_that_does_not_fit_the_latents(tiny_latents, t
                  "--config", str(tmp_path / "cfg.yaml"), "--steps", "1"])
     err = capsys.readouterr().err
     assert code == 1 and "tokens per frame" in err and err.count("\n") == 1
+    # A memory model's clips reach back to its memory frames: the error says why they are that long.
+    (tmp_path / "mem.yaml").write_text(
+        "model: tiny\nclip_frames: 8\nmodel_overrides: {memory_frames: 4, memory_stride: 30}\n")
+    code = main(["train", "--data", str(latents), "--vae", str(vae), "--out", str(tmp_path / "m"),
+                 "--config", str(tmp_path / "mem.yaml"), "--steps", "1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "no episode has 124 frames" in err and "4 memory frames 30 apart" in err
+    assert err.count("\n") == 1 and not (tmp_path / "m").exists()
 
 
 DIST_SCRIPT = """

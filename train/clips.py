@@ -31,7 +31,9 @@ class LatentClips(torch.utils.data.Dataset):
         stride = max(1, frames // 2)
         self.index = [(e, s) for e, z in enumerate(self.latents) for s in range(0, len(z) - frames + 1, stride)]
         if not self.index:
-            raise DatasetError(f"{root}: no episode has {frames} frames for a training clip")
+            longest = max((len(z) for z in self.latents), default=0)
+            raise DatasetError(f"{root}: no episode has {frames} frames for a training clip "
+                               f"(the longest has {longest})")
 
     @property
     def latent_info(self) -> LatentInfo:

@@ -81,8 +81,10 @@ def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torc
     its recent frames, which also see older memory frames (memory_layout).
 
     Memory frames sit at a context noise level and carry no loss: they are the past, as in play.
-    Each frame takes in the frame before it in the game (not in the layout), at a context level
-    unless it is laid out itself, as play's cache keeps them.
+    Each is encoded on its own, seeing no other frame and no frame before it, as play's
+    KVCache.keep_as_memory encodes it: taking in its frame before, the model did not learn to look
+    back at it (benchmarks/memory_toy.py). Each recent frame takes in the frame before it in the
+    game (not in the layout), at a context level unless it is laid out itself, as play's cache keeps them.
     """
     b, span = latents.shape[:2]
     index = memory_layout(span, span if memory == 0 else cfg.clip_frames, memory, stride)
@@ -92,8 +94,12 @@ def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torc
     noise = torch.randn_like(latents)
     x = add_noise(latents, noise, levels)
     before = torch.cat([torch.zeros_like(x[:, :1]), x], dim=1)[:, index]  # frame i - 1 sits at i in the padded
+    before[:, :memory] = 0
+    frame_mask = torch.ones(len(index), len(index), dtype=torch.bool, device=latents.device).tril()
+    frame_mask[:memory, :memory] = torch.eye(memory, dtype=torch.bool, device=latents.device)
     drop = torch.rand(b, len(index), device=latents.device) < cfg.action_dropout
-    v = model(x[:, index], levels[:, index], actions[:, index], drop_actions=drop, positions=index, before=before)
+    v = model(x[:, index], levels[:, index], actions[:, index], drop_actions=drop, positions=index, before=before,
+              frame_mask=frame_mask)
     loss = weighted_mse(v[:, memory:].float(), velocity_target(latents, noise)[:, recent],
                         change_weights(latents, cfg.change_weight)[:, recent])
     return loss, {"loss": loss.item(), "loss_memory" if memory else "loss_diffusion_forcing": loss.item()}
@@ -246,7 +252,13 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
     else:
         model = build_model(cfg, latent_shape, init)
     memory = (model.config.memory_frames, model.config.memory_stride)
-    clips = LatentClips(data, memory_span(cfg.clip_frames, *memory))
+    try:
+        clips = LatentClips(data, memory_span(cfg.clip_frames, *memory))
+    except DatasetError as e:
+        if not memory[0]:
+            raise
+        raise DatasetError(f"{e}: {cfg.clip_frames - memory[0]} recent frames after {memory[0]} memory frames "
+                           f"{memory[1]} apart") from None
     params, sampler = trainable_parameters(model, cfg.trainable), clip_sampler(clips, cfg, data)
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,8 @@ tokens are computed (the past frames' keys and values come from the KV cache). A
 frame's own keys and values, at the small context noise level, are computed in the first step
 of the next frame, in the same pass (a pass over two frames costs far less than two passes).
 The cache keeps the last ``window - 1`` frames (and a few older ones, for a model trained to look
-back at them: KVCache), so memory stays bounded however long the session.
+back at them: KVCache; each of those costs one more one-frame pass, once), so memory stays
+bounded however long the session.
 
 ``reference=True`` instead recomputes the whole window at every denoising step, as the Oasis
 sample loop does: slower by about the window length, and kept only to check the cache and to
@@ -95,7 +96,7 @@ class Rollout:
         for i in range(max(0, len(latents) - keep), len(latents)):
             if self.finished is not None:
                 self.model(*self.finished, cache=self.cache)
-                self.cache.commit()
+                self._commit()
             self._remember(latents[i][None, None], producing[i][None, None])
 
     @torch.inference_mode()
@@ -139,13 +140,19 @@ class Rollout:
             drop[1, -1] = True
         v = self.model(x, t, a, drop_actions=drop, cache=self.cache, frame_mask=frame_mask)[:, -1:]
         if first and not self.reference:
-            self.cache.commit()
+            self._commit()
         if drop is not None:
             v = v[1:] + self.config.guidance * (v[:1] - v[1:])
         if first and self.config.history_guidance != 1:
             v_alone = self.model(*alone)  # as a clip's first frame: no past, and no frame before it
             v = v_alone + self.config.history_guidance * (v - v_alone)
         return v
+
+    def _commit(self) -> None:
+        """Keep the finished frame the last pass carried; a memory frame also gets its own pass."""
+        self.cache.commit()
+        if self.cache.is_memory(self.cache.frame - 1):
+            self.cache.keep_as_memory(self.model, *self.finished)
 
     def _remember(self, latents: torch.Tensor, actions: torch.Tensor) -> None:
         """Add a finished frame (1, 1, C, h, w) to the context, noised to the context level."""

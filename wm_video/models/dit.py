@@ -111,24 +111,31 @@ class KVCache:
 
     A pass of the model against the cache takes the frame that follows the cached ones, or that
     frame and the one after it (play finishes a frame in the same pass that starts the next). It
-    leaves the first frame's keys and values in ``pending``; ``commit()`` stores them in a slot
-    whose frame neither of the next pass's frames sees any longer. Attention is a sum over keys, so
-    slot order does not matter: the frames' RoPE angles (absolute frame numbers) are baked into the
-    cached keys. Shapes never change after ``__init__``: a compiled model never recompiles, memory
-    is bounded.
+    leaves the first frame's keys and values in ``pending``; ``commit()`` stores them in a window
+    slot whose frame neither of the next pass's frames sees any longer. A memory frame is kept a
+    second time, in a memory slot, encoded on its own by ``keep_as_memory()``: as training lays memory
+    frames out (train_dit.diffusion_forcing_loss), since a memory frame that also takes in the frame
+    before it is one the model does not learn to look back at (benchmarks/memory_toy.py).
+
+    Attention is a sum over keys, so slot order does not matter: the frames' RoPE angles (absolute
+    frame numbers) are baked into the cached keys. Shapes never change after ``__init__``: a
+    compiled model never recompiles, memory is bounded.
     """
 
     def __init__(self, model: WorldDiT, window: int, batch: int = 1):
         cfg, n = model.config, model.tokens_per_frame
         head_dim = cfg.width // cfg.heads
         dtype = next(model.parameters()).dtype
-        slots = window + cfg.memory_frames
-        shape = (cfg.depth, batch, cfg.heads, slots * n, head_dim)
-        self.keys, self.values = torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
         self.window, self.memory, self.stride = window, cfg.memory_frames, cfg.memory_stride
+        # Window slots: the last window - 1 frames (the next pass carries the two frames after them).
+        # Memory slots: the frames seen as memory, and those stored already that the window still shows.
+        memory_slots = self.memory + -(-(window - 1) // self.stride) if self.memory else 0
+        self.is_memory_slot = [False] * (window - 1) + [True] * memory_slots
+        shape = (cfg.depth, batch, cfg.heads, len(self.is_memory_slot) * n, head_dim)
+        self.keys, self.values = torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
         self.tokens_per_frame, self.head_dim = n, head_dim
         self.grid = model.grid
-        self.held = [-1] * slots  # the frame number in each slot; -1: empty
+        self.held = [-1] * len(self.is_memory_slot)  # the frame number in each slot; -1: empty
         self.frame = 0  # the absolute index of the next frame
         self.pending: list[tuple[torch.Tensor, torch.Tensor]] = []
         # The latest committed frame's latent input: the "frame before" of the next pass's first frame.
@@ -139,43 +146,73 @@ class KVCache:
     @property
     def frames(self) -> int:
         """How many past frames the next frame sees."""
-        return sum(self.sees(self.frame, g) for g in self.held)
+        return sum(self.sees(self.frame, g, m) for g, m in zip(self.held, self.is_memory_slot, strict=True))
 
-    def sees(self, frame: int, past: int) -> bool:
-        """Whether ``frame`` sees the earlier frame ``past`` (-1: an empty slot): it is one of the last
-        ``window - 1``, or one of the newest ``memory_frames`` older ones numbered a multiple of the stride."""
+    def sees(self, frame: int, past: int, as_memory: bool = False) -> bool:
+        """Whether ``frame`` sees the earlier frame ``past`` (-1: an empty slot) in its window (one of the
+        last ``window - 1``) or, ``as_memory``, beyond it (one of the newest ``memory_frames`` older
+        frames numbered a multiple of the stride)."""
         distance = frame - past
         if past < 0 or distance <= 0:
             return False
-        if distance < self.window:
-            return True
-        if self.memory == 0 or past % self.stride:
+        if not as_memory:
+            return distance < self.window
+        if distance < self.window or not self.is_memory(past):
             return False
         newest = (frame - self.window) // self.stride * self.stride  # the newest memory frame
         return (newest - past) // self.stride < self.memory
 
+    def is_memory(self, frame: int) -> bool:
+        """Whether later frames look back at ``frame`` beyond their window (it needs ``keep_as_memory()``)."""
+        return self.memory > 0 and frame % self.stride == 0
+
     def commit(self) -> None:
-        """Store the last pass's first frame as a past frame, over a frame no longer seen."""
-        if len(self.pending) != self.keys.shape[0]:
-            raise RuntimeError("commit() needs a model pass with this cache first")
+        """Store the last pass's first frame as a past frame, over a frame no window sees any longer."""
         after = self.frame + 1  # the next pass carries frames after and after + 1
-        slot = next(i for i, g in enumerate(self.held) if not (self.sees(after, g) or self.sees(after + 1, g)))
+        slot = next(i for i, (g, m) in enumerate(zip(self.held, self.is_memory_slot, strict=True))
+                    if not (m or self.sees(after, g) or self.sees(after + 1, g)))
+        self._store(slot, self.frame)
+        self.last.copy_(self.pending_last[:self.keys.shape[1]])
+        self.frame += 1
+        self._update()
+
+    def keep_as_memory(self, model: WorldDiT, latent: torch.Tensor, level: torch.Tensor, action: torch.Tensor) -> None:
+        """Encode the frame just committed (``is_memory``) on its own, with no past and no frame before
+        it, and store it over a memory frame that no frame sees any longer. ``latent`` (1, 1, C, h, w)
+        at context ``level`` (1, 1) with its ``action`` (1, 1, 25), as the committing pass had it."""
+        frame = self.frame - 1
+        if not self.is_memory(frame):
+            raise ValueError(f"frame {frame} is not a memory frame (memory_frames {self.memory}, stride {self.stride})")
+        # The one-frame pass play compiles, made to see nothing: same shapes, so no new graph.
+        kept = self.cos, self.sin, self.bias, self.last
+        self.cos, self.sin = rope_angles(torch.tensor([frame, frame + 1]), self.grid, self.head_dim)
+        self.bias, self.last = torch.full_like(self.bias, float("-inf")), torch.zeros_like(self.last)
+        try:
+            model(latent, level, action, cache=self)
+        finally:
+            self.cos, self.sin, self.bias, self.last = kept
+        slot = next(i for i, (g, m) in enumerate(zip(self.held, self.is_memory_slot, strict=True))
+                    if m and (g < 0 or (self.frame - g >= self.window and not self.sees(self.frame, g, True))))
+        self._store(slot, frame)
+        self._update()
+
+    def _store(self, slot: int, frame: int) -> None:
+        if len(self.pending) != self.keys.shape[0]:
+            raise RuntimeError("storing a frame needs a model pass with this cache first")
         n = self.tokens_per_frame
         span = slice(slot * n, (slot + 1) * n)
         b = self.keys.shape[1]  # a guided pass carries the frame twice, identical: keep the first
         for i, (k, v) in enumerate(self.pending):
             self.keys[i, :, :, span] = k[:b, :, :n]
             self.values[i, :, :, span] = v[:b, :, :n]
-        self.last.copy_(self.pending_last[:b])
-        self.held[slot] = self.frame
-        self.frame, self.pending = self.frame + 1, []
-        self._update()
+        self.held[slot], self.pending = frame, []
 
     def _update(self) -> None:
         # What the model reads is kept in tensors, so that a compiled model never specialises on a
         # slot or frame number. Row j of ``bias`` is for new frame self.frame + j: it hides the
         # slots that frame does not see.
-        hidden = [[not self.sees(self.frame + j, g) for g in self.held] for j in (0, 1)]
+        hidden = [[not self.sees(self.frame + j, g, m) for g, m in zip(self.held, self.is_memory_slot, strict=True)]
+                  for j in (0, 1)]
         bias = torch.zeros(2, len(self.held), dtype=self.keys.dtype).masked_fill(torch.tensor(hidden), float("-inf"))
         n = self.tokens_per_frame
         self.bias = bias.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1)  # (2 * N, slots * N)
