@@ -168,12 +168,11 @@ class KVCache:
 
     def commit(self) -> None:
         """Store the last pass's first frame as a past frame, over a frame no window sees any longer."""
-        after = self.frame + 1  # the next pass carries frames after and after + 1
-        slot = next(i for i, (g, m) in enumerate(zip(self.held, self.is_memory_slot, strict=True))
-                    if not (m or self.sees(after, g) or self.sees(after + 1, g)))
-        self._store(slot, self.frame)
+        if len(self.pending) != self.keys.shape[0]:
+            raise RuntimeError("commit() needs a model pass with this cache first")
+        frame, self.frame = self.frame, self.frame + 1
+        self._store(self._free_slot(as_memory=False), frame)
         self.last.copy_(self.pending_last[:self.keys.shape[1]])
-        self.frame += 1
         self._update()
 
     def keep_as_memory(self, model: WorldDiT, latent: torch.Tensor, level: torch.Tensor, action: torch.Tensor) -> None:
@@ -191,14 +190,18 @@ class KVCache:
             model(latent, level, action, cache=self)
         finally:
             self.cos, self.sin, self.bias, self.last = kept
-        slot = next(i for i, (g, m) in enumerate(zip(self.held, self.is_memory_slot, strict=True))
-                    if m and (g < 0 or (self.frame - g >= self.window and not self.sees(self.frame, g, True))))
-        self._store(slot, frame)
+        self._store(self._free_slot(as_memory=True), frame)
         self._update()
 
+    def _free_slot(self, as_memory: bool) -> int:
+        """A window or memory slot that is empty or holds a frame that neither the next frame nor any
+        later one sees (seen frames only ever leave the window and the memory, never come back)."""
+        for i, (g, m) in enumerate(zip(self.held, self.is_memory_slot, strict=True)):
+            if m == as_memory and (g < 0 or (self.frame - g >= self.window and not self.sees(self.frame, g, m))):
+                return i
+        raise RuntimeError(f"no free {'memory' if as_memory else 'window'} slot: {self.held}")  # a bug, not input
+
     def _store(self, slot: int, frame: int) -> None:
-        if len(self.pending) != self.keys.shape[0]:
-            raise RuntimeError("storing a frame needs a model pass with this cache first")
         n = self.tokens_per_frame
         span = slice(slot * n, (slot + 1) * n)
         b = self.keys.shape[1]  # a guided pass carries the frame twice, identical: keep the first
