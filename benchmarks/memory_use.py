@@ -9,6 +9,11 @@ stride frames back) or the last (which has the clip's other recent frames before
 play has its window, and memory frames 12 to 48 frames back: revisiting). A frame that uses the
 memory has the lower loss with it seen; the rise of that frame's loss when hidden is printed with
 its standard error over batches.
+
+In most clips the last frame shows little that a memory frame showed, so the rise is printed again for
+batches of clips that turn back: the player stands still (no walking or jumping) from a memory frame
+to the last frame and faces within 20 degrees of where that memory frame faced (yaw and pitch summed
+from the clip's camera actions). Recordings made with ``wm-video record --look-around`` hold them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import torch
 
 from train.clips import LatentClips
 from train.configs import DiTTrainConfig
-from train.train_dit import diffusion_forcing_loss, memory_span
+from train.train_dit import diffusion_forcing_loss, memory_layout, memory_span
+from wm_video.actions import ACTION_INDEX
 from wm_video.models.dit import WorldDiT
 from wm_video.models.loading import load_model
 
@@ -31,6 +37,38 @@ def memory_hidden(model: WorldDiT, memory: int, row: int):
         frame_mask[row, :memory] = False
         return model(x, t, actions, frame_mask=frame_mask, **kwargs)
     return forward
+
+
+WALKING = [ACTION_INDEX[k] for k in ("forward", "back", "left", "right", "jump")]
+
+
+def turns_back(actions: torch.Tensor, index: torch.Tensor, memory: int, degrees: float = 20.0) -> bool:
+    """Whether the clip's last frame faces, from where it stood, within ``degrees`` of one of its memory frames
+    (laid out at ``index[:memory]``). ``actions[i]`` produced frame i, so frames m..j differ by actions m+1..j."""
+    last = int(index[-1])
+    for m in index[:memory].tolist():
+        between = actions[m + 1:last + 1]
+        if between[:, WALKING].any():
+            continue
+        yaw, pitch = between[:, ACTION_INDEX["camera.yaw"]].sum(), between[:, ACTION_INDEX["camera.pitch"]].sum()
+        if min(yaw % 360, -yaw % 360) <= degrees and abs(pitch) <= degrees:
+            return True
+    return False
+
+
+def rise_when_hidden(model: WorldDiT, latents, actions, cfg, memory: int, stride: int, row: int, seed: int):
+    """The loss as trained and how much it rises with the memory hidden from ``row``, both with one draw."""
+    torch.manual_seed(seed)
+    seen, _ = diffusion_forcing_loss(model, latents, actions, cfg, memory, stride)
+    torch.manual_seed(seed)
+    hidden, _ = diffusion_forcing_loss(memory_hidden(model, memory, row), latents, actions, cfg, memory, stride)
+    return seen.item(), (hidden - seen).item() * (cfg.clip_frames - memory)  # the loss is a mean over recent frames
+
+
+def report(name: str, values: list[float]) -> None:
+    d = torch.tensor(values)
+    share = (d > 0).float().mean()
+    print(f"  {name:18s} {d.mean():+.4f} +- {d.std() / len(d) ** 0.5:.4f} (in {share:.0%} of batches)")
 
 
 @torch.no_grad()
@@ -49,25 +87,41 @@ def main() -> None:
     clips = LatentClips(args.data, memory_span(cfg.clip_frames, memory, stride))
     loader = torch.utils.data.DataLoader(clips, batch_size=args.batch_size, shuffle=True,
                                          generator=torch.Generator().manual_seed(0))
-    recent = cfg.clip_frames - memory
     rows = {"first recent frame": memory, "last recent frame": cfg.clip_frames - 1}
     rises, losses = {name: [] for name in rows}, []
     for i, (latents, actions) in zip(range(args.batches), loader, strict=False):
-        torch.manual_seed(i)
-        seen, _ = diffusion_forcing_loss(model, latents, actions, cfg, memory, stride)
-        losses.append(seen.item())
         for name, row in rows.items():
-            torch.manual_seed(i)
-            hidden, _ = diffusion_forcing_loss(memory_hidden(model, memory, row), latents, actions, cfg, memory, stride)
-            rises[name].append((hidden - seen).item() * recent)  # the loss is a mean over the recent frames
+            seen, rise = rise_when_hidden(model, latents, actions, cfg, memory, stride, row, seed=i)
+            rises[name].append(rise)
+        losses.append(seen)
     print(f"{args.model} on {args.data}: {args.batches} batches of {args.batch_size} clips, {memory} memory frames "
           f"{stride} apart; memory-step loss as trained {sum(losses) / len(losses):.4f} a frame; with the memory "
           f"hidden from one frame, its loss rises by:")
     for name, values in rises.items():
-        d = torch.tensor(values)
-        share = (d > 0).float().mean()
-        print(f"  {name:18s} {d.mean():+.4f} +- {d.std() / len(d) ** 0.5:.4f} (in {share:.0%} of batches)")
+        report(name, values)
 
+    # The same for clips that turn back; the seed fixes the batch's layout (memory_layout draws first).
+    order = torch.randperm(len(clips), generator=torch.Generator().manual_seed(1)).tolist()
+    back, found, tried = [], 0, 0
+    for i in range(args.batches):
+        torch.manual_seed(i)
+        index = memory_layout(clips.frames, cfg.clip_frames, memory, stride)
+        batch = []
+        while order and len(batch) < args.batch_size:
+            tried += 1
+            clip = clips[order.pop()]
+            if turns_back(clip[1], index, memory):
+                batch.append(clip)
+        if len(batch) < args.batch_size:
+            break
+        found += len(batch)
+        latents, actions = (torch.stack(t) for t in zip(*batch, strict=True))
+        back.append(rise_when_hidden(model, latents, actions, cfg, memory, stride, cfg.clip_frames - 1, seed=i)[1])
+    print(f"clips that turn back to a memory frame's view: {found} of {tried} looked at ({found / max(tried, 1):.0%})")
+    if len(back) >= 2:
+        report("last recent frame", back)
+    else:
+        print("  too few for two batches: record with --look-around")
 
 if __name__ == "__main__":
     main()
