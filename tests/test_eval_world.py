@@ -115,6 +115,10 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     assert np.isclose(np.mean(st["in_range_by_rollout"], axis=0), st["in_range_share_by_100_frames"], atol=0.01).all()
     assert m["speed"]["fps"] > 0 and np.isfinite(m["revisiting"]["psnr_after_360"])
     assert np.isclose(np.mean(m["revisiting"]["psnr_by_episode"]), m["revisiting"]["psnr_after_360"], atol=0.01)
+    # with two seeds, each turned frame's "other place" is the other seed's frame before its turn
+    margin = np.subtract(m["revisiting"]["psnr_by_episode"], m["revisiting"]["memory_margin_by_episode"])
+    assert np.isclose(margin.mean(), m["revisiting"]["psnr_against_other_places"], atol=0.01)
+    assert "so memory adds" in format_metrics(m)
     assert st["sharpness_vs_real"] > 0 and len(st["sharpness_vs_real_by_100_frames"]) == 2
     because = st["out_of_range_because"]
     assert len(because) == 8 and all(0 <= v <= 1 for v in because.values())

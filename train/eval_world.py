@@ -17,7 +17,9 @@ under the same actions (the scripted explorer's), on seeds never used in trainin
 * stability: long rollouts' frame statistics (mean colour, contrast) against the real
   frames' range, per 100-frame window, averaged over a few rollouts (one wanders by chance),
   and their sharpness against the real frames';
-* revisiting: after turning 360 degrees in place, PSNR of the frame against the one before;
+* revisiting: after turning 360 degrees in place, PSNR of the frame against the one before, and
+  against the other seeds' frames before their turns (what a frame that remembers nothing scores,
+  higher the blurrier it is): the margin between the two is what memory adds;
 * speed: frames/s and 90th-percentile latency of the engine.
 """
 
@@ -339,14 +341,21 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
                             "statistic": "mean RGB and contrast inside the 1st-99th percentile of real frames"}
 
     # 7. revisiting: turn 360 degrees in place
+    # Against the other seeds' views too: an imagined frame that remembers nothing scores that much,
+    # more if blurred, so the margin over it is what memory adds.
     turn = action_from_dict({"camera.yaw": 10.0})
-    revisit = []
+    after = []
     for e in episodes:
         session.reset(e.frames[:prompt], e.actions[:prompt])
-        turned = [session.step(turn) for _ in range(36)]
-        revisit.append(quality(turned[-1][None], e.frames[prompt - 1:prompt])[0][0])
+        after.append([session.step(turn) for _ in range(36)][-1])
+    before = np.stack([e.frames[prompt - 1] for e in episodes])
+    against = np.stack([quality(np.repeat(f[None], len(before), 0), before)[0] for f in after])  # (after, before)
+    revisit = np.diag(against)
+    elsewhere = (against.sum(1) - revisit) / max(len(revisit) - 1, 1)
     metrics["revisiting"] = {"psnr_after_360": float(np.mean(revisit)),
-                             "psnr_by_episode": [round(float(v), 3) for v in revisit]}
+                             "psnr_by_episode": [round(float(v), 3) for v in revisit],
+                             "psnr_against_other_places": float(np.mean(elsewhere)),
+                             "memory_margin_by_episode": [round(float(v), 3) for v in revisit - elsewhere]}
 
     # 8. speed
     session.reset(episodes[0].frames[:prompt], episodes[0].actions[:prompt])
@@ -527,6 +536,9 @@ def compare_reports(a: dict, b: dict) -> str:
              *([row("long rollouts' sharpness / real", lambda m: m["stability"]["sharpness_vs_real"])]
                if all("sharpness_vs_real" in m["stability"] for m in (a, b)) else []),  # older reports lack it
              row("revisiting (dB)", lambda m: m["revisiting"]["psnr_after_360"]),
+             *([row("revisiting, memory's margin (dB)",
+                    lambda m: np.mean(m["revisiting"]["memory_margin_by_episode"]))]
+               if all("memory_margin_by_episode" in m["revisiting"] for m in (a, b)) else []),
              row("frames/s", lambda m: m["speed"]["fps"]),
              f"  autoregressive PSNR, B - A over the same {n} episodes (± standard error):"]
     for h in (1, 4, 16, 32, 64):
@@ -572,7 +584,10 @@ def format_metrics(m: dict) -> str:
         f"    sharpness               {st.get('sharpness_vs_real', np.nan):.0%} of the real frames' (median)",
         "    out of range because    " + (", ".join(f"{k} {v:.0%}" for k, v in sorted(
             st.get("out_of_range_because", {}).items(), key=lambda kv: -kv[1]) if v >= 0.01) or "-"),
-        f"  revisiting                PSNR {m['revisiting']['psnr_after_360']:.2f} dB after a 360-degree turn",
+        f"  revisiting                PSNR {m['revisiting']['psnr_after_360']:.2f} dB after a 360-degree turn"
+        + (f"; against the other seeds' views {m['revisiting']['psnr_against_other_places']:.2f} dB, so memory "
+           f"adds {np.mean(margin):+.2f} ± {mean_error(margin):.2f} dB"
+           if (margin := m["revisiting"].get("memory_margin_by_episode")) and len(margin) > 1 else ""),
         f"  speed                     {m['speed']['fps']:.1f} frames/s, "
         f"p90 latency {m['speed']['latency_p90_ms']:.0f} ms",
     ]
