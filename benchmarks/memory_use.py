@@ -94,7 +94,7 @@ def main() -> None:
             seen, rise = rise_when_hidden(model, latents, actions, cfg, memory, stride, row, seed=i)
             rises[name].append(rise)
         losses.append(seen)
-    print(f"{args.model} on {args.data}: {args.batches} batches of {args.batch_size} clips, {memory} memory frames "
+    print(f"{args.model} on {args.data}: {len(losses)} batches of {args.batch_size} clips, {memory} memory frames "
           f"{stride} apart; memory-step loss as trained {sum(losses) / len(losses):.4f} a frame; with the memory "
           f"hidden from one frame, its loss rises by:")
     for name, values in rises.items():
@@ -121,7 +121,8 @@ def main() -> None:
     if len(back) >= 2:
         report("last recent frame", back)
     else:
-        print("  too few for two batches: record with --look-around")
+        print("  too few for two batches: record more episodes with --look-around")
+
 
 if __name__ == "__main__":
     main()

@@ -351,11 +351,12 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     before = np.stack([e.frames[prompt - 1] for e in episodes])
     against = np.stack([quality(np.repeat(f[None], len(before), 0), before)[0] for f in after])  # (after, before)
     revisit = np.diag(against)
-    elsewhere = (against.sum(1) - revisit) / max(len(revisit) - 1, 1)
     metrics["revisiting"] = {"psnr_after_360": float(np.mean(revisit)),
-                             "psnr_by_episode": [round(float(v), 3) for v in revisit],
-                             "psnr_against_other_places": float(np.mean(elsewhere)),
-                             "memory_margin_by_episode": [round(float(v), 3) for v in revisit - elsewhere]}
+                             "psnr_by_episode": [round(float(v), 3) for v in revisit]}
+    if len(revisit) > 1:  # one seed has no other place to compare with
+        elsewhere = (against.sum(1) - revisit) / (len(revisit) - 1)
+        metrics["revisiting"].update(psnr_against_other_places=float(np.mean(elsewhere)),
+                                     memory_margin_by_episode=[round(float(v), 3) for v in revisit - elsewhere])
 
     # 8. speed
     session.reset(episodes[0].frames[:prompt], episodes[0].actions[:prompt])
@@ -587,7 +588,7 @@ def format_metrics(m: dict) -> str:
         f"  revisiting                PSNR {m['revisiting']['psnr_after_360']:.2f} dB after a 360-degree turn"
         + (f"; against the other seeds' views {m['revisiting']['psnr_against_other_places']:.2f} dB, so memory "
            f"adds {np.mean(margin):+.2f} ± {mean_error(margin):.2f} dB"
-           if (margin := m["revisiting"].get("memory_margin_by_episode")) and len(margin) > 1 else ""),
+           if (margin := m["revisiting"].get("memory_margin_by_episode")) else ""),
         f"  speed                     {m['speed']['fps']:.1f} frames/s, "
         f"p90 latency {m['speed']['latency_p90_ms']:.0f} ms",
     ]
