@@ -56,13 +56,10 @@ def turns_back(actions: torch.Tensor, index: torch.Tensor, memory: int, degrees:
     return False
 
 
-def rise_when_hidden(model: WorldDiT, latents, actions, cfg, memory: int, stride: int, row: int, seed: int):
-    """The loss as trained and how much it rises with the memory hidden from ``row``, both with one draw."""
+def memory_step_loss(model, latents, actions, cfg, memory: int, stride: int, seed: int) -> float:
+    """The memory-step loss of a batch, a mean over its recent frames; one seed gives one layout, noise and levels."""
     torch.manual_seed(seed)
-    seen, _ = diffusion_forcing_loss(model, latents, actions, cfg, memory, stride)
-    torch.manual_seed(seed)
-    hidden, _ = diffusion_forcing_loss(memory_hidden(model, memory, row), latents, actions, cfg, memory, stride)
-    return seen.item(), (hidden - seen).item() * (cfg.clip_frames - memory)  # the loss is a mean over recent frames
+    return diffusion_forcing_loss(model, latents, actions, cfg, memory, stride)[0].item()
 
 
 def report(name: str, values: list[float]) -> None:
@@ -89,11 +86,12 @@ def main() -> None:
                                          generator=torch.Generator().manual_seed(0))
     rows = {"first recent frame": memory, "last recent frame": cfg.clip_frames - 1}
     rises, losses = {name: [] for name in rows}, []
+    recent = cfg.clip_frames - memory  # a frame's rise is the mean's rise times the recent frames
     for i, (latents, actions) in zip(range(args.batches), loader, strict=False):
+        losses.append(memory_step_loss(model, latents, actions, cfg, memory, stride, seed=i))
         for name, row in rows.items():
-            seen, rise = rise_when_hidden(model, latents, actions, cfg, memory, stride, row, seed=i)
-            rises[name].append(rise)
-        losses.append(seen)
+            hidden = memory_step_loss(memory_hidden(model, memory, row), latents, actions, cfg, memory, stride, seed=i)
+            rises[name].append((hidden - losses[-1]) * recent)
     print(f"{args.model} on {args.data}: {len(losses)} batches of {args.batch_size} clips, {memory} memory frames "
           f"{stride} apart; memory-step loss as trained {sum(losses) / len(losses):.4f} a frame; with the memory "
           f"hidden from one frame, its loss rises by:")
@@ -116,7 +114,10 @@ def main() -> None:
             break
         found += len(batch)
         latents, actions = (torch.stack(t) for t in zip(*batch, strict=True))
-        back.append(rise_when_hidden(model, latents, actions, cfg, memory, stride, cfg.clip_frames - 1, seed=i)[1])
+        seen = memory_step_loss(model, latents, actions, cfg, memory, stride, seed=i)
+        hidden = memory_step_loss(memory_hidden(model, memory, cfg.clip_frames - 1), latents, actions, cfg, memory,
+                                  stride, seed=i)
+        back.append((hidden - seen) * recent)
     print(f"clips that turn back to a memory frame's view: {found} of {tried} looked at ({found / max(tried, 1):.0%})")
     if len(back) >= 2:
         report("last recent frame", back)

@@ -348,8 +348,8 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     for e in episodes:
         session.reset(e.frames[:prompt], e.actions[:prompt])
         after.append([session.step(turn) for _ in range(36)][-1])
-    before = np.stack([e.frames[prompt - 1] for e in episodes])
-    against = np.stack([quality(np.repeat(f[None], len(before), 0), before)[0] for f in after])  # (after, before)
+    before = to_unit(np.stack([e.frames[prompt - 1] for e in episodes]))
+    against = np.stack([psnr(f[None], before).numpy() for f in to_unit(np.stack(after))])  # (after, before)
     revisit = np.diag(against)
     metrics["revisiting"] = {"psnr_after_360": float(np.mean(revisit)),
                              "psnr_by_episode": [round(float(v), 3) for v in revisit]}
