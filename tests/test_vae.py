@@ -199,36 +199,3 @@ def test_cli_refuses_a_dataset_of_another_frame_size(tiny_dataset, tmp_path, cap
     assert "frames are 32x32, but the VAE" in err and err.count("\n") == 1
     with pytest.raises(DatasetError):
         evaluate_vae(tmp_path / "v64", tiny_dataset, tmp_path / "r")
-
-
-def test_guesses_teach_the_decoder_what_the_world_model_imagines(tiny_world, tiny_dataset, tmp_path):
-    from train.guess import guess_dataset
-
-    codes, guesses = tmp_path / "codes", tmp_path / "guesses"
-    encode_dataset(tiny_dataset, tiny_world / "vae", codes)
-    assert guess_dataset(tiny_world, codes, guesses, compile=False) == 2
-    assert guess_dataset(tiny_world, codes, guesses, compile=False) == 0  # already complete
-    past = 7  # the tiny model's window (max_frames 8) less the frame it imagines
-    for (z, actions), (g, guessed_actions) in zip(read_latent_episodes(codes)[1], read_latent_episodes(guesses)[1],
-                                                  strict=True):
-        assert g.shape == z.shape and np.array_equal(actions, guessed_actions)
-        np.testing.assert_allclose(g[:past], z[:past], atol=1e-2)  # no full past to guess from: the codes
-        assert np.isfinite(g).all() and np.abs(g[past:] - z[past:]).mean() > 1e-2
-
-    # Decoded in place of the codes of a batch's first frames, against the real frames.
-    vae = FrameVAE.from_pretrained(str(tiny_world / "vae"))
-    frames = torch.rand(3, 3, 32, 32) * 2 - 1
-    latent = torch.from_numpy(read_latent_episodes(guesses)[1][0][0][past:past + 1]).float()
-    recon, _ = vae(frames, sample=False, latents=latent)
-    torch.testing.assert_close(recon[:1], vae.decode(latent))
-    torch.testing.assert_close(recon[1:], vae(frames[1:], sample=False)[0])
-
-    cfg = VAETrainConfig(steps=2, batch_size=4, checkpoint_every=2, log_every=1, decoder_only=True)
-    with pytest.raises(UserError, match="--guesses needs --decoder-only"):
-        train_vae(tiny_dataset, tmp_path / "no", replace(cfg, decoder_only=False), guesses=guesses)
-    train_vae(tiny_dataset, tmp_path / "ft", cfg, init=tiny_world / "vae", guesses=guesses)
-    after = FrameVAE.from_pretrained(str(tmp_path / "ft" / "vae"))
-    assert not torch.equal(after.decoder.conv_out.weight, vae.decoder.conv_out.weight)
-    FrameVAE(image_size=(32, 32), **{**TINY, "latent_channels": 8}).save_pretrained(tmp_path / "wider")
-    with pytest.raises(DatasetError, match="guesses are latents"):
-        train_vae(tiny_dataset, tmp_path / "other", cfg, init=tmp_path / "wider", guesses=guesses)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_tools.dataset import DatasetError, decode_pngs, episode_paths, read_info
+from data_tools.dataset import DatasetError, decode_pngs, read_info
 from wm_video.models.vae import frames_to_input
 
 
@@ -46,38 +46,6 @@ class FrameSource:
         """``size`` random frames; the same ``key`` (seed, step, rank...) always gives the same ones."""
         rng = np.random.default_rng(list(key))
         return self.frames(rng.integers(0, len(self), size))
-
-
-class GuessedFrames:
-    """Batches whose first frames come with a world model's guess of them (``wm-video guess``)."""
-
-    def __init__(self, root: str | Path, source: FrameSource, latent_shape: tuple[int, int, int]):
-        import datasets
-
-        from data_tools.latents import read_latent_episodes
-
-        info, episodes = read_latent_episodes(root)
-        if tuple(info.latent_shape) != tuple(latent_shape):
-            raise DatasetError(f"{root}: guesses are latents {info.latent_shape}, the VAE makes {tuple(latent_shape)}")
-        # the image dataset's row of each (episode, frame)
-        keys = datasets.load_dataset(str(source.root), split="train").select_columns(["episode_index", "frame_index"])
-        row = {(e, f): i for i, (e, f) in enumerate(zip(keys["episode_index"], keys["frame_index"], strict=True))}
-        rows, guesses = [], []
-        for k, (z, _) in zip(episode_paths(root), episodes, strict=True):
-            try:
-                rows.extend(row[k, f] for f in range(len(z)))
-            except KeyError:
-                raise DatasetError(f"{root}: episode {k} ({len(z)} frames) is not in {source.root}; "
-                                   "guess on the latents of this image dataset") from None
-            guesses.append(z)
-        self.source, self.rows, self.guesses = source, np.asarray(rows), np.concatenate(guesses)
-
-    def batch(self, guessed: int, size: int, *key: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``size`` random frames, the first ``guessed`` with their guesses (unscaled latents)."""
-        rng = np.random.default_rng([size, *key])
-        pick = rng.integers(0, len(self.rows), guessed)
-        frames = self.source.frames(np.concatenate([self.rows[pick], rng.integers(0, len(self.source), size - guessed)]))
-        return frames, torch.from_numpy(self.guesses[pick].astype(np.float32))
 
 
 def prefetched(load: Callable[..., torch.Tensor], keys: Iterable[tuple]) -> Iterator[torch.Tensor]:

@@ -5,9 +5,6 @@ sharp; no pretrained perceptual network is available offline) and a small KL ter
 Checkpoints every ``checkpoint_every`` steps; a rerun with the same ``--out`` resumes.
 With ``decoder_only`` the encoder of ``init`` stays frozen, so its latents, and any DiT trained
 on them, stay valid while the decoder gets sharper (as Stable Diffusion's ft-MSE decoder did).
-With ``guesses`` (``wm-video guess``: a world model's guesses of the same frames) part of each
-batch decodes the guess of a frame instead of its code, against the real frame: the decoder also
-learns to draw the latents the world model imagines, which no encoder made.
 """
 
 from __future__ import annotations
@@ -15,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 
 import torch
@@ -28,7 +24,7 @@ from wm_video.metrics import psnr
 from wm_video.models.vae import FrameVAE, Upsample
 
 from .checkpoints import latest_checkpoint, restore, save_checkpoint, save_pretrained_atomic
-from .frames import FrameSource, GuessedFrames, prefetched
+from .frames import FrameSource, prefetched
 from .optim import schedule, update
 
 
@@ -48,7 +44,6 @@ class VAETrainConfig:
     image_every: int = 250
     seed: int = 0
     decoder_only: bool = False  # fine-tune the decoder of ``init``; the encoder (the latent space) stays
-    guess_share: float = 0.25  # with guesses: the share of each batch decoded from a guess
     vae: dict = field(default_factory=dict)  # FrameVAE arguments for a new VAE; with init, only decoder_blocks
 
 
@@ -56,11 +51,9 @@ def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
 
 
-def vae_loss(vae: FrameVAE, frames: torch.Tensor, cfg: VAETrainConfig,
-             guesses: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
-    """``(loss, logs)`` for a batch of frames in [-1, 1]; ``guesses`` (unscaled latents) are decoded in
-    place of the codes of the first ``len(guesses)`` frames."""
-    recon, posterior = vae(frames, latents=guesses)
+def vae_loss(vae: FrameVAE, frames: torch.Tensor, cfg: VAETrainConfig) -> tuple[torch.Tensor, dict]:
+    """``(loss, logs)`` for a batch of frames in [-1, 1]."""
+    recon, posterior = vae(frames)
     recon = recon.float()
     l1 = F.l1_loss(recon, frames)
     mse = F.mse_loss(recon, frames)
@@ -69,17 +62,12 @@ def vae_loss(vae: FrameVAE, frames: torch.Tensor, cfg: VAETrainConfig,
     kl = posterior.kl().mean() / frames[0].numel()
     loss = l1 + cfg.mse_weight * mse + cfg.grad_weight * grad + cfg.kl_weight * kl
     with torch.no_grad():
-        p = psnr((recon.clamp(-1, 1) + 1) / 2, (frames + 1) / 2)
-    n = 0 if guesses is None else len(guesses)
-    logs = {"loss": loss.item(), "l1": l1.item(), "mse": mse.item(), "grad": grad.item(), "kl": kl.item(),
-            "psnr": p[n:].mean().item()}  # of the frames decoded from their codes
-    if n:
-        logs["guess_psnr"] = p[:n].mean().item()
-    return loss, logs
+        p = psnr((recon.clamp(-1, 1) + 1) / 2, (frames + 1) / 2).mean()
+    return loss, {"loss": loss.item(), "l1": l1.item(), "mse": mse.item(), "grad": grad.item(),
+                  "kl": kl.item(), "psnr": p.item()}
 
 
-def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str | Path | None = None,
-              guesses: str | Path | None = None) -> Path:
+def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str | Path | None = None) -> Path:
     """Train (or resume) into ``out``; return the path of the exported VAE (``out/vae``)."""
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -91,8 +79,6 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
     latest = latest_checkpoint(out)
     if cfg.decoder_only and latest is None and init is None:
         raise UserError("--decoder-only needs --init: the trained VAE whose encoder (latent space) to keep")
-    if guesses is not None and not cfg.decoder_only:
-        raise UserError("--guesses needs --decoder-only: the guesses are latents of the encoder it keeps")
     if latest is not None:
         if json.loads((out / "train_config.json").read_text()).get("decoder_only", False) != cfg.decoder_only:
             raise UserError(f"{out}: was started {'without' if cfg.decoder_only else 'with'} --decoder-only; "
@@ -113,8 +99,6 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
         (out / "vae_config.json").write_text(json.dumps(dict(vae.config), indent=2))
         (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
     source = FrameSource(data, image_size=tuple(vae.config.image_size))
-    guessed = GuessedFrames(guesses, source, vae.latent_shape) if guesses is not None else None
-    n_guesses = round(cfg.batch_size * cfg.guess_share) if guessed is not None else 0
 
     if cfg.decoder_only:
         vae.encoder.requires_grad_(False)
@@ -133,20 +117,17 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
             for step in range(counter.step, cfg.steps) for micro in range(cfg.grad_accum))
     # On a GPU the next batch decodes while this one trains; on a CPU that would only take the training's cores.
     on_cpu = accelerator.device.type == "cpu"
-    load = source.batch if guessed is None else partial(guessed.batch, n_guesses)
-    batches = (load(*key) for key in keys) if on_cpu else prefetched(load, keys)
+    batches = (source.batch(*key) for key in keys) if on_cpu else prefetched(source.batch, keys)
     while counter.step < cfg.steps:
         for _ in range(cfg.grad_accum):
-            frames, guess = (next(batches), None) if guessed is None else next(batches)
+            frames = next(batches)
             with accelerator.accumulate(vae):
-                loss, logs = vae_loss(vae, frames.to(accelerator.device), cfg,
-                                      None if guess is None else guess.to(accelerator.device))
+                loss, logs = vae_loss(vae, frames.to(accelerator.device), cfg)
                 update(accelerator, vae, optimizer, loss)
         scheduler.step()
         counter.step += 1
         bar.update(1)
-        bar.set_postfix(loss=f"{logs['loss']:.4f}", psnr=f"{logs['psnr']:.1f}",
-                        **({"guess_psnr": f"{logs['guess_psnr']:.1f}"} if "guess_psnr" in logs else {}))
+        bar.set_postfix(loss=f"{logs['loss']:.4f}", psnr=f"{logs['psnr']:.1f}")
         if counter.step % cfg.log_every == 0:
             logs["lr"] = scheduler.get_last_lr()[0]
             logs["frames_per_s"] = cfg.batch_size * cfg.grad_accum * cfg.log_every / (time.perf_counter() - start)

@@ -120,7 +120,7 @@ def cmd_train_vae(args: argparse.Namespace) -> None:
         layout["decoder_blocks"] = args.decoder_blocks
     cfg = VAETrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                          checkpoint_every=args.checkpoint_every, decoder_only=args.decoder_only, vae=layout)
-    path = train_vae(args.data, args.out, cfg, init=args.init, guesses=args.guesses)
+    path = train_vae(args.data, args.out, cfg, init=args.init)
     print(f"{path}: VAE saved; TensorBoard logs in {args.out}")
 
 
@@ -129,14 +129,6 @@ def cmd_encode(args: argparse.Namespace) -> None:
 
     n = encode_dataset(args.data, args.vae, args.out, workers=args.workers)
     print(f"{args.out}: encoded {n} episodes")
-
-
-def cmd_guess(args: argparse.Namespace) -> None:
-    from train.guess import guess_dataset
-    from wm_video.world_model import resolve_model
-
-    n = guess_dataset(resolve_model(args.model), args.data, args.out)
-    print(f"{args.out}: guessed {n} episodes")
 
 
 def cmd_eval_vae(args: argparse.Namespace) -> None:
@@ -286,8 +278,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", help="start from these VAE weights (a saved VAE folder) instead of scratch")
     p.add_argument("--decoder-only", action="store_true",
                    help="train only the decoder of --init: its latents, and a DiT trained on them, stay valid")
-    p.add_argument("--guesses", help="a world model's guesses of these frames (`wm-video guess`): a quarter of "
-                                     "each batch decodes a guess in place of the frame's code (with --decoder-only)")
 
     p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE")
     p.add_argument("--data", required=True)
@@ -295,12 +285,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="latent dataset folder (resumes one made by the same VAE)")
     p.add_argument("--workers", type=int, default=1,
                    help="processes reading, encoding and writing episodes side by side (on a GPU machine: ~8)")
-
-    p = command("guess", cmd_guess, "a world model's guess of every frame of a latent dataset, from the real "
-                                    "frames before it (for train-vae --guesses)")
-    p.add_argument("--model", help="model folder (default: the shipped model)")
-    p.add_argument("--data", required=True, help="latent dataset encoded with the model's VAE")
-    p.add_argument("--out", required=True, help="folder for the guesses, a latent dataset (resumes)")
 
     p = command("eval-vae", cmd_eval_vae, "measure a VAE: PSNR, SSIM, speed, compression, side-by-side image")
     p.add_argument("--vae", required=True)

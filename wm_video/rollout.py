@@ -113,13 +113,6 @@ class Rollout:
         self._remember(x, a)
         return x[0, 0].float()
 
-    def replace_latest(self, latent: torch.Tensor) -> None:
-        """Make ``latent`` (C, h, w), scaled, the next frame's past in place of the frame ``step`` just
-        returned: teacher forcing along a real episode (``wm-video guess``)."""
-        if self.reference or self.finished is None:
-            raise RuntimeError("replace_latest follows a step() of the cached engine")
-        self._remember(latent[None, None], self.finished[2])
-
     def _level(self, t: float, frames: int = 1) -> torch.Tensor:
         return torch.full((1, frames), t, dtype=self.dtype)
 

@@ -184,12 +184,7 @@ class FrameVAE(ModelMixin, ConfigMixin):
         """Latents -> frames in about [-1, 1] (clamp before display)."""
         return self.decoder(z)
 
-    def forward(self, x: torch.Tensor, sample: bool = True,
-                latents: torch.Tensor | None = None) -> tuple[torch.Tensor, DiagonalGaussianDistribution]:
-        """Reconstructions and the posterior; ``latents`` (B', C, h, w), when given, are decoded in place
-        of the codes of the first B' frames (a decoder fine-tune on a world model's guesses)."""
+    def forward(self, x: torch.Tensor, sample: bool = True) -> tuple[torch.Tensor, DiagonalGaussianDistribution]:
         posterior = self.encode(x)
         z = posterior.sample() if sample else posterior.mode()
-        if latents is not None:
-            z = torch.cat([latents.to(z.dtype), z[len(latents):]])
         return self.decode(z), posterior
