@@ -159,6 +159,7 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
                 dest=tmp_path / "shipped")
     card = (dest / "README.md").read_text()
     assert "teacher-forced next frame PSNR" in card and "wm-video record" in card
+    assert "against the other seeds' views" in card and "memory adds" in card  # what shipping reads revisiting by
     assert WorldModel.load(dest).dit.config.width == 64
     assert str(tmp_path) not in (dest / "dit" / "config.json").read_text()  # no local paths in a shipped folder
 
