@@ -186,8 +186,9 @@ def test_a_vae_at_downsample_4_gets_a_dit_of_4x4_patches(tmp_path):
     game, vae_run, latents, run = (tmp_path / n for n in ("game", "vae", "lat", "run"))
     record(game, episodes=2, frames=6, size=(128, 128), seed=1)
     assert main(["train-vae", "--data", str(game), "--out", str(vae_run), "--downsample", "4",
-                 "--steps", "1", "--batch-size", "2"]) == 0
+                 "--steps", "1", "--batch-size", "2", "--mse-weight", "10"]) == 0
     assert FrameVAE.from_pretrained(str(vae_run / "vae")).latent_shape == (4, 32, 32)
+    assert json.loads((vae_run / "train_config.json").read_text())["mse_weight"] == 10
     assert main(["encode", "--data", str(game), "--vae", str(vae_run / "vae"), "--out", str(latents)]) == 0
     (tmp_path / "cfg.yaml").write_text("model: tiny\nclip_frames: 4\nbatch_size: 1\nsample_every: 100\n")
     assert main(["train", "--data", str(latents), "--vae", str(vae_run / "vae"), "--out", str(run),

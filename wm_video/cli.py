@@ -119,7 +119,8 @@ def cmd_train_vae(args: argparse.Namespace) -> None:
     if args.decoder_blocks is not None:
         layout["decoder_blocks"] = args.decoder_blocks
     cfg = VAETrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-                         checkpoint_every=args.checkpoint_every, decoder_only=args.decoder_only, vae=layout)
+                         checkpoint_every=args.checkpoint_every, decoder_only=args.decoder_only,
+                         mse_weight=args.mse_weight, vae=layout)
     path = train_vae(args.data, args.out, cfg, init=args.init)
     print(f"{path}: VAE saved; TensorBoard logs in {args.out}")
 
@@ -278,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", help="start from these VAE weights (a saved VAE folder) instead of scratch")
     p.add_argument("--decoder-only", action="store_true",
                    help="train only the decoder of --init: its latents, and a DiT trained on them, stay valid")
+    p.add_argument("--mse-weight", type=float, default=1.0,
+                   help="weight of the squared error beside L1 and the image-gradient L1 (PSNR follows it; "
+                        "10 raised a decoder fine-tune's held-out PSNR, docs/experiments.md)")
 
     p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE")
     p.add_argument("--data", required=True)
