@@ -555,6 +555,15 @@ def compare_reports(a: dict, b: dict) -> str:
     return "\n".join(lines)
 
 
+def memory_margin(revisiting: dict) -> str:
+    """The frame after the turn against other places, and memory's margin over that ("" where a report lacks it)."""
+    margin = revisiting.get("memory_margin_by_episode")
+    if not margin:  # a single seed, or a report older than the margin
+        return ""
+    return (f"against the other seeds' views {revisiting['psnr_against_other_places']:.2f} dB, so memory adds "
+            f"{np.mean(margin):+.2f} ± {mean_error(margin):.2f} dB")
+
+
 def format_metrics(m: dict) -> str:
     ar, tf, st = m["autoregressive"], m["teacher_forced"], m["stability"]
     horizons = [h for h in (1, 4, 16, 64) if h <= len(ar["psnr_by_horizon"])]
@@ -586,9 +595,7 @@ def format_metrics(m: dict) -> str:
         "    out of range because    " + (", ".join(f"{k} {v:.0%}" for k, v in sorted(
             st.get("out_of_range_because", {}).items(), key=lambda kv: -kv[1]) if v >= 0.01) or "-"),
         f"  revisiting                PSNR {m['revisiting']['psnr_after_360']:.2f} dB after a 360-degree turn"
-        + (f"; against the other seeds' views {m['revisiting']['psnr_against_other_places']:.2f} dB, so memory "
-           f"adds {np.mean(margin):+.2f} ± {mean_error(margin):.2f} dB"
-           if (margin := m["revisiting"].get("memory_margin_by_episode")) else ""),
+        + (f"; {margin}" if (margin := memory_margin(m["revisiting"])) else ""),
         f"  speed                     {m['speed']['fps']:.1f} frames/s, "
         f"p90 latency {m['speed']['latency_p90_ms']:.0f} ms",
     ]

@@ -10,13 +10,12 @@ import json
 import platform
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from data_tools.dataset import atomic_write
 from wm_video.world_model import DEFAULT_MODEL, WorldModel
 
-from .eval_world import BLOCK_JUDGED, BLOCK_KEYS, mean_error, standard_error
+from .eval_world import BLOCK_JUDGED, BLOCK_KEYS, memory_margin, standard_error
 
 MAX_BYTES = 40 * 1024 * 1024
 
@@ -32,16 +31,6 @@ def ship(model: str | Path, metrics: str | Path, history: str, dest: Path = DEFA
     atomic_write(dest / "README.md", model_card(world, report, history, size))
     atomic_write(dest / "metrics.json", json.dumps(report, indent=2))
     return dest
-
-
-def revisiting_row(r: dict) -> tuple[str, str, str]:
-    """Revisiting and, where the report has it, memory's margin over other places (what shipping reads)."""
-    if "memory_margin_by_episode" not in r:  # a single seed, or a report older than the margin
-        return "revisiting (PSNR after a 360-degree turn)", f"{r['psnr_after_360']:.2f} dB", ""
-    margin = np.asarray(r["memory_margin_by_episode"])
-    return ("revisiting (PSNR after a 360-degree turn; against the other seeds' views before their turns)",
-            f"{r['psnr_after_360']:.2f} dB ({r['psnr_against_other_places']:.2f}: memory adds "
-            f"{margin.mean():+.2f} ± {mean_error(margin):.2f} dB)", "")
 
 
 def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
@@ -73,7 +62,8 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
         (f"stability: frames in the real range, {st['rollouts']} rollouts of {st['frames']} "
          f"(first {min(256, st['frames'])} / last 100 / all)",
          f"{st['first_256_in_range']:.0%} / {st['last_window_in_range']:.0%} / {st['all_in_range']:.0%}", ""),
-        revisiting_row(m["revisiting"]),
+        ("revisiting (PSNR after a 360-degree turn)", f"{m['revisiting']['psnr_after_360']:.2f} dB"
+         + (f" ({margin})" if (margin := memory_margin(m["revisiting"])) else ""), ""),
         ("speed (frames/s, p90 latency)", f"{m['speed']['fps']:.1f}, {m['speed']['latency_p90_ms']:.0f} ms",
          ">= 20 fps"),
     ]
