@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train only the decoder of --init: its latents, and a DiT trained on them, stay valid")
     p.add_argument("--mse-weight", type=float, default=1.0,
                    help="weight of the squared error beside L1 and the image-gradient L1 (PSNR follows it; "
-                        "10 raised a decoder fine-tune's held-out PSNR, docs/experiments.md)")
+                        "the shipped decoder was fine-tuned with 30, docs/experiments.md)")
 
     p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE")
     p.add_argument("--data", required=True)
