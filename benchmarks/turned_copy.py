@@ -18,13 +18,10 @@ import torch
 from data_tools.game import Game, GameConfig
 from data_tools.scripted_player import ScriptedPlayer
 from wm_video.actions import ACTION_INDEX
+from wm_video.metrics import psnr
 from wm_video.models.dit import turn_frames
 
 TURNING_DEGREES = 2.0  # a frame "turns" when its camera action moves pitch or yaw by more than this
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float(-10 * torch.log10(((a - b) ** 2).mean().clamp_min(1e-10)))
 
 
 def main() -> None:
@@ -36,6 +33,7 @@ def main() -> None:
     config = GameConfig()
     rows = {"still": [], "turned": []}
     turning = []
+    camera = [ACTION_INDEX["camera.pitch"], ACTION_INDEX["camera.yaw"]]
     for seed in range(first, last + 1):
         game, player = Game(seed, config), ScriptedPlayer(seed)
         frames, actions = [game.reset()], []
@@ -48,17 +46,15 @@ def main() -> None:
         turned = turn_frames(before[None], a[None], config.fov)[0]
         revealed = turn_frames(torch.ones_like(before[None, :, :1]), a[None], config.fov)[0] < 0.5
         turned = torch.where(revealed, before, turned)
-        for i in range(len(a)):
-            rows["still"].append(psnr(before[i], after[i]))
-            rows["turned"].append(psnr(turned[i], after[i]))
-            turning.append(bool(a[i, [ACTION_INDEX["camera.pitch"], ACTION_INDEX["camera.yaw"]]].abs().max()
-                                > TURNING_DEGREES))
-    turning = np.array(turning)
+        rows["still"].append(psnr(before, after).numpy())
+        rows["turned"].append(psnr(turned, after).numpy())
+        turning.append((a[:, camera].abs().amax(dim=1) > TURNING_DEGREES).numpy())
+    turning = np.concatenate(turning)
     print(f"\nteacher-forced PSNR of two guesses at the next frame, seeds {args.seeds}, {len(turning)} frames "
           f"({turning.mean():.0%} turning more than {TURNING_DEGREES:g} degrees)")
     print(f"{'guess':<28}{'all':>8}{'turning':>10}{'other':>8}")
     for name, label in (("still", "last frame held still"), ("turned", "last frame turned")):
-        v = np.array(rows[name])
+        v = np.concatenate(rows[name])
         print(f"{label:<28}{v.mean():>8.2f}{v[turning].mean():>10.2f}{v[~turning].mean():>8.2f}")
 
 
