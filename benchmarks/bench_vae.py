@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import median_seconds  # noqa: E402
 
 from wm_video.inference import fast_inference  # noqa: E402
-from wm_video.models.loading import load_model  # noqa: E402
+from wm_video.models.storage import load_model  # noqa: E402
 from wm_video.models.vae import FrameVAE  # noqa: E402
 
 

@@ -27,7 +27,7 @@ from train.configs import DiTTrainConfig
 from train.train_dit import diffusion_forcing_loss, memory_layout, memory_span
 from wm_video.actions import ACTION_INDEX
 from wm_video.models.dit import WorldDiT
-from wm_video.models.loading import load_model
+from wm_video.models.storage import load_model
 
 
 def memory_hidden(model: WorldDiT, memory: int, row: int):

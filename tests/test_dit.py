@@ -10,7 +10,7 @@ from wm_video.actions import ACTION_INDEX
 from wm_video.diffusion import add_noise, euler_step, sampling_levels, training_levels, velocity_target
 from wm_video.errors import UserError
 from wm_video.models.dit import KVCache, WorldDiT, masked_attention, token_mask, turn_frames
-from wm_video.models.loading import ModelError, load_model
+from wm_video.models.storage import ModelError, load_model
 from wm_video.rollout import Rollout, RolloutConfig
 
 TINY = dict(latent_channels=4, latent_size=(4, 4), **DIT_PRESETS["tiny"])

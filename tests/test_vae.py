@@ -16,7 +16,7 @@ from train.eval_vae import evaluate_vae
 from train.train_vae import VAETrainConfig, train_vae, vae_loss
 from wm_video.cli import main
 from wm_video.errors import UserError
-from wm_video.models.loading import ModelError, load_model
+from wm_video.models.storage import ModelError, load_model, save_pretrained_atomic
 from wm_video.models.vae import FrameVAE
 
 TINY = {"latent_channels": 4, "encoder_channels": (8, 16, 16), "decoder_channels": (16, 16, 8)}
@@ -53,6 +53,17 @@ def test_save_load_round_trip_is_exact(tmp_path):
                                    rtol=0, atol=0)
     assert loaded.latent_shape == vae.latent_shape and list(loaded.config.image_size) == [32, 32]
 
+
+
+def test_a_save_killed_midway_does_not_block_the_next(tmp_path):
+    vae = FrameVAE(image_size=(32, 32), **TINY)
+    save_pretrained_atomic(vae, tmp_path / "vae")
+    for left in (".vae.old", ".vae.partial"):  # what a kill during a save can leave behind
+        (tmp_path / left).mkdir()
+        (tmp_path / left / "config.json").write_text("{}")
+    save_pretrained_atomic(vae, tmp_path / "vae")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vae"]
+    load_model(FrameVAE, tmp_path / "vae")
 
 def test_a_deepened_decoder_starts_as_the_one_it_came_from():
     from train.train_vae import deepen_decoder

@@ -108,16 +108,3 @@ def save_checkpoint(accelerator: Accelerator, out: str | Path, progress: Progres
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
     return final
-
-
-def save_pretrained_atomic(model, path: str | Path) -> None:
-    """``model.save_pretrained(path)`` (safetensors + config.json) via a temporary folder."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp), safe_serialization=True)
-    old = path.with_name(f".{path.name}.old")
-    if path.exists():
-        os.replace(path, old)
-    os.replace(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from data_tools.dataset import DatasetError, episode_indices, read_episode, read_info
 from data_tools.latents import LatentInfo, open_latents, write_latent_episode
-from wm_video.models.loading import load_model
+from wm_video.models.storage import load_model
 from wm_video.models.vae import FrameVAE, frames_to_input
 
 SCALE_SAMPLE = 1024  # frames used to measure the latents' spread

@@ -14,7 +14,7 @@ import torch
 from data_tools.dataset import DatasetError, atomic_write, episode_indices, read_episode, read_info
 from wm_video.inference import fast_inference
 from wm_video.metrics import psnr, ssim
-from wm_video.models.loading import load_model
+from wm_video.models.storage import load_model
 from wm_video.models.vae import FrameVAE, frames_to_input, output_to_frames
 
 

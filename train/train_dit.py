@@ -34,7 +34,7 @@ from wm_video.actions import ACTION_DIM
 from wm_video.diffusion import add_noise, predicted_clean, training_levels, velocity_target
 from wm_video.errors import UserError
 from wm_video.models.dit import WorldDiT
-from wm_video.models.loading import load_model
+from wm_video.models.storage import load_model
 from wm_video.models.vae import FrameVAE
 from wm_video.rollout import Rollout, RolloutConfig
 from wm_video.video import write_video

@@ -21,9 +21,10 @@ from tqdm import tqdm
 from data_tools.dataset import read_info
 from wm_video.errors import UserError
 from wm_video.metrics import psnr
+from wm_video.models.storage import save_pretrained_atomic
 from wm_video.models.vae import FrameVAE, Upsample
 
-from .checkpoints import latest_checkpoint, restore, save_checkpoint, save_pretrained_atomic
+from .checkpoints import latest_checkpoint, restore, save_checkpoint
 from .frames import FrameSource, prefetched
 from .optim import schedule, update
 

@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import torch
 
 from .inference import cast
 from .models.dit import WorldDiT
-from .models.loading import ModelError, load_model
+from .models.storage import ModelError, load_model, replace_folder, staging_folder
 from .models.vae import FrameVAE, frames_to_input, output_to_frames
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "pretrained" / "default"
@@ -58,19 +56,14 @@ class WorldModel:
     def save(self, path: str | Path, dtype: torch.dtype = torch.float32) -> None:
         """Write the model folder atomically (``dtype=torch.bfloat16`` halves its size for shipping)."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        tmp = staging_folder(path)
+        tmp.mkdir()
         for name, module in (("vae", self.vae), ("dit", self.dit)):
             module.register_to_config(_name_or_path=name)  # not the folder it was loaded from: no local paths
             cast(module, dtype).save_pretrained(str(tmp / name), safe_serialization=True)
             module.float()
         (tmp / "model.json").write_text(json.dumps(asdict(self.info), indent=2))
-        old = path.with_name(f".{path.name}.old")
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, path)
 
     # -- pixels <-> scaled latents -------------------------------------------------------------
     @torch.inference_mode()
