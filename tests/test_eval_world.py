@@ -141,6 +141,9 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     better["revisiting"]["psnr_by_episode"] = [v - 0.5 for v in m["revisiting"]["psnr_by_episode"]]
     assert "horizon 4        +1.00 ± 0.00 dB" in compare_reports(m, better)
     assert "revisiting, B - A over the same 2 episodes: -0.50 ± 0.00 dB" in compare_reports(m, better)
+    better["stability"]["in_range_by_rollout"] = [[v - 0.1 for v in r] for r in m["stability"]["in_range_by_rollout"]]
+    n = m["stability"]["rollouts"]
+    assert f"in range, B - A over the same {n} rollouts: -10.0 ± 0.0 points" in compare_reports(m, better)
     better["autoregressive"]["psnr_by_episode"] = [c[:8] for c in better["autoregressive"]["psnr_by_episode"]]
     shorter = compare_reports(m, better)  # a shorter horizon (--quick): the horizons both have
     assert "horizon 4        +1.00 ± 0.00 dB" in shorter and "horizon 16" not in shorter

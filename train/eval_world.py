@@ -552,6 +552,12 @@ def compare_reports(a: dict, b: dict) -> str:
     if all("psnr_by_episode" in m["revisiting"] for m in (a, b)):  # older reports hold the mean alone
         r = np.subtract(b["revisiting"]["psnr_by_episode"], a["revisiting"]["psnr_by_episode"])
         lines.append(f"  revisiting, B - A over the same {n} episodes: {r.mean():+.2f} ± {mean_error(r):.2f} dB")
+    sa, sb = a["stability"], b["stability"]
+    if sa["frames"] == sb["frames"] and sa["rollouts"] == sb["rollouts"] and "in_range_by_rollout" in sa:
+        # The same prompts and actions, so rollout by rollout; still noisy, as one rollout wanders by chance.
+        r = 100 * (np.mean(sb["in_range_by_rollout"], axis=1) - np.mean(sa["in_range_by_rollout"], axis=1))
+        lines.append(f"  long rollouts' frames in range, B - A over the same {len(r)} rollouts: "
+                     f"{r.mean():+.1f} ± {mean_error(r):.1f} points")
     return "\n".join(lines)
 
 
