@@ -123,6 +123,7 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     because = st["out_of_range_because"]
     assert len(because) == 8 and all(0 <= v <= 1 for v in because.values())
     out = 1 - st["all_in_range"]  # a frame out of range is out for one reason or more
+    assert 0.5 <= st["real_in_range"] <= 1  # the range is the real frames' own 1st-99th percentiles
     assert max(because.values()) - 1e-6 <= out <= sum(because.values()) + 1e-6
     assert all(0 <= m["action_following"][f"number_keys_followed@{k}"] <= 1 for k in (1, 4))
     assert m["action_following"]["place_presses"] == 2 and m["action_following"]["break_presses"] == 0  # seeds 5, 6
@@ -163,6 +164,7 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     card = (dest / "README.md").read_text()
     assert "teacher-forced next frame PSNR" in card and "wm-video record" in card
     assert "against the other seeds' views" in card and "memory adds" in card  # what shipping reads revisiting by
+    assert "the real game's frames:" in card  # what "in distribution" reads as
     assert WorldModel.load(dest).dit.config.width == 64
     assert str(tmp_path) not in (dest / "dit" / "config.json").read_text()  # no local paths in a shipped folder
 

@@ -61,7 +61,8 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
           for key, verb in BLOCK_KEYS.items() if f"{verb}_presses" in m["action_following"]),
         (f"stability: frames in the real range, {st['rollouts']} rollouts of {st['frames']} "
          f"(first {min(256, st['frames'])} / last 100 / all)",
-         f"{st['first_256_in_range']:.0%} / {st['last_window_in_range']:.0%} / {st['all_in_range']:.0%}", ""),
+         f"{st['first_256_in_range']:.0%} / {st['last_window_in_range']:.0%} / {st['all_in_range']:.0%}",
+         f"the real game's frames: {st['real_in_range']:.0%}" if "real_in_range" in st else ""),
         ("revisiting (PSNR after a 360-degree turn)", f"{m['revisiting']['psnr_after_360']:.2f} dB"
          + (f" ({margin})" if (margin := memory_margin(m["revisiting"])) else ""), ""),
         ("speed (frames/s, p90 latency)", f"{m['speed']['fps']:.1f}, {m['speed']['latency_p90_ms']:.0f} ms",
