@@ -133,6 +133,7 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
         assert (tmp_path / "report" / name).stat().st_size > 0
     assert json.loads((tmp_path / "report" / "metrics.json").read_text())["vae"]["psnr"] == m["vae"]["psnr"]
     assert all(s in format_metrics(m) for s in ("teacher-forced", "number keys", "place (use)", "break (attack)"))
+    assert "no press that shows on these seeds" in format_metrics(m) and "nan" not in format_metrics(m)  # no attack
 
     # Comparing two reports of the same episodes: B - A per episode, with its standard error.
     same = compare_reports(read_report(tmp_path / "report"), m)

@@ -575,6 +575,14 @@ def memory_margin(revisiting: dict) -> str:
             f"{np.mean(margin):+.2f} ± {mean_error(margin):.2f} dB")
 
 
+def block_key_line(following: dict, verb: str) -> str:
+    presses = following[f"{verb}_presses"]
+    if not presses:
+        return "no press that shows on these seeds"
+    return ("followed " + ", ".join(f"{following[f'{verb}_followed@{a}']:.0%} {a} frames after" for a in BLOCK_JUDGED)
+            + f" the key went down ({presses} presses)")
+
+
 def format_metrics(m: dict) -> str:
     ar, tf, st = m["autoregressive"], m["teacher_forced"], m["stability"]
     horizons = [h for h in (1, 4, 16, 64) if h <= len(ar["psnr_by_horizon"])]
@@ -594,9 +602,7 @@ def format_metrics(m: dict) -> str:
         *([f"    number keys             followed {m['action_following']['number_keys_followed@1']:.0%} 1 frame "
            f"after the press, {m['action_following']['number_keys_followed@4']:.0%} 4 frames after"]
           if "number_keys_followed@1" in m["action_following"] else []),  # older reports lack it
-        *(f"    {f'{verb} ({key})':<24}followed "
-          + ", ".join(f"{m['action_following'][f'{verb}_followed@{a}']:.0%} {a} frames after" for a in BLOCK_JUDGED)
-          + f" the key went down ({m['action_following'][f'{verb}_presses']} presses)"
+        *(f"    {f'{verb} ({key})':<24}{block_key_line(m['action_following'], verb)}"
           for key, verb in BLOCK_KEYS.items() if f"{verb}_presses" in m["action_following"]),
         f"  stability                 frames in the real range: {st['first_256_in_range']:.0%} of the first "
         f"{min(256, st['frames'])}, "
