@@ -54,7 +54,6 @@ def test_save_load_round_trip_is_exact(tmp_path):
     assert loaded.latent_shape == vae.latent_shape and list(loaded.config.image_size) == [32, 32]
 
 
-
 def test_a_save_killed_midway_does_not_block_the_next(tmp_path):
     vae = FrameVAE(image_size=(32, 32), **TINY)
     save_pretrained_atomic(vae, tmp_path / "vae")
@@ -64,6 +63,7 @@ def test_a_save_killed_midway_does_not_block_the_next(tmp_path):
     save_pretrained_atomic(vae, tmp_path / "vae")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vae"]
     load_model(FrameVAE, tmp_path / "vae")
+
 
 def test_a_deepened_decoder_starts_as_the_one_it_came_from():
     from train.train_vae import deepen_decoder

@@ -321,11 +321,13 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
     reference = frame_statistics(np.concatenate([e.frames for e in long_real] + [real]))
     low, high = np.percentile(reference, 1, axis=0), np.percentile(reference, 99, axis=0)
     stats = [frame_statistics(f) for f in long_fake]
-    inside = np.stack([((st >= low) & (st <= high)).all(axis=1) for st in stats])  # (rollouts, frames)
+    def in_range(st: np.ndarray) -> np.ndarray:
+        return ((st >= low) & (st <= high)).all(axis=1)
+
+    inside = np.stack([in_range(st) for st in stats])  # (rollouts, frames)
     # What the statistic gives the real game itself: a 1st-99th percentile range on four statistics
     # leaves some real frames out too, so this, not 100%, is what "in distribution" reads as.
-    real_stats = frame_statistics(np.concatenate([e.frames[prompt:] for e in long_real]))
-    real_inside = ((real_stats >= low) & (real_stats <= high)).all(axis=1)
+    real_inside = in_range(frame_statistics(np.concatenate([e.frames[prompt:] for e in long_real])))
     windows = [inside[:, i:i + 100].mean(axis=1) for i in range(0, inside.shape[1], 100)]  # per window, per rollout
     every = np.concatenate(stats)
     because = {f"{name} {side}": float(share) for k, name in enumerate(STATISTICS)
