@@ -31,7 +31,6 @@ bench: install
 	$(BIN)/python benchmarks/bench_vae.py
 	$(BIN)/python benchmarks/bench_dit.py
 	$(BIN)/python benchmarks/bench_rollout.py
-	$(BIN)/python benchmarks/memory_toy.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -40,8 +40,8 @@ class _Behaviour:
 
 class ScriptedPlayer:
     """``look_around``: the share of behaviours that stand and turn a full circle, as a person looks
-    around: a recording where places come back into view, to teach a model with memory frames to
-    draw them again. 0 (the default) leaves the player, and every recording made with it, as it was."""
+    around: a recording where places come back into view, to teach a model to draw them again.
+    0 (the default) leaves the player, and every recording made with it, as it was."""
 
     def __init__(self, seed: int, look_around: float = 0.0):
         self.rng = np.random.default_rng(seed)

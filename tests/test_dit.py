@@ -175,70 +175,6 @@ def test_kv_cache_is_a_sliding_window_of_fixed_size():
     torch.testing.assert_close(out, full[:, -1:], rtol=1e-4, atol=1e-5)
 
 
-def test_kv_cache_with_memory_keeps_the_window_and_strided_older_frames_as_training_lays_them_out():
-    """Frame 11 with window 3 and 2 memory frames 3 apart sees frames 9-10 and 6, 3: the layout memory steps train,
-    the memory frames encoded on their own (no other frame, no frame before them)."""
-    from train.train_dit import memory_layout
-
-    one = randomized(WorldDiT(**{**TINY, "depth": 1}, memory_frames=2, memory_stride=3))  # keys: a frame's own input
-    x, t, a = inputs(t=12)
-    cache = KVCache(one, 3, batch=2)
-    for i in range(12):
-        out = one(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
-        cache.commit()
-        if cache.is_memory(i):
-            cache.keep_as_memory(one, x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1])
-    # Slots: 2 for the window, 2 for memory frames and 1 for a memory frame the window still shows.
-    assert cache.frames == 4 and cache.keys.shape[3] == (2 + 2 + 1) * one.tokens_per_frame
-    seen = [g for g, m in zip(cache.held, cache.is_memory_slot, strict=True) if cache.sees(12, g, m)]
-    assert sorted(seen) == [6, 9, 10, 11]
-    index = torch.tensor([3, 6, 9, 10, 11])
-    before = x[:, index - 1].clone()
-    before[:, :2] = 0
-    mask = torch.ones(5, 5, dtype=torch.bool).tril()
-    mask[1, 0] = False
-    full = one(x[:, index], t[:, index], a[:, index], positions=index, before=before, frame_mask=mask)
-    torch.testing.assert_close(out, full[:, -1:], rtol=1e-4, atol=1e-5)
-    with pytest.raises(ValueError, match="not a memory frame"):
-        cache.keep_as_memory(one, x[:, :1], t[:, :1], a[:, :1])
-    # Training's layout: the last clip_frames - memory frames, after memory frames stride apart whose newest
-    # lies 1 to stride frames before them, as play's before its window.
-    gaps = set()
-    for _ in range(50):
-        layout = memory_layout(span=12, clip_frames=5, memory=2, stride=3).tolist()
-        assert layout[2:] == [9, 10, 11] and layout[1] - layout[0] == 3 and layout[0] >= 0
-        gaps.add(9 - layout[1])
-    assert gaps == {1, 2, 3}
-
-
-def test_memory_steps_train_the_recent_frames_only():
-    from train.train_dit import dit_loss, memory_span
-
-    torch.manual_seed(0)
-    model = randomized(WorldDiT(**TINY, memory_frames=2, memory_stride=3)).train()
-    cfg = DiTTrainConfig(clip_frames=5, diffusion_forcing=1.0, memory_share=1.0)
-    span = memory_span(cfg.clip_frames, 2, 3)
-    z, actions = torch.randn(2, span, 4, 4, 4), torch.randn(2, span, 25)
-    loss, logs = dit_loss(model, z, actions, cfg, memory=(2, 3))
-    assert "loss_memory" in logs and torch.isfinite(loss)
-    loss.backward()
-    assert model.final.linear.weight.grad.abs().sum() > 0
-
-    def wild_on_memory_frames(x, *args, before, frame_mask, **kwargs):  # wrong by 1e6 on the memory frames alone
-        # Memory frames are encoded on their own, as play's KVCache.keep_as_memory does: no frame before, none seen.
-        assert torch.all(before[:, :2] == 0) and torch.equal(frame_mask[:2, :2], torch.eye(2, dtype=torch.bool))
-        assert frame_mask[2:].all(dim=0)[:2].all()  # every recent frame sees them
-        v = torch.zeros_like(x)
-        v[:, :2] = 1e6
-        return v
-
-    loss, _ = dit_loss(wild_on_memory_frames, z, actions, cfg, memory=(2, 3))
-    assert loss < 100  # the targets are unit noise minus unit latents: only the recent frames count
-    # Without memory the same call trains on the clip's last clip_frames frames.
-    loss, logs = dit_loss(model, z, actions, cfg)
-    assert "loss_diffusion_forcing" in logs
-
-
 def test_save_load_round_trip_is_exact(tmp_path):
     model = randomized(WorldDiT(**TINY))
     model.save_pretrained(tmp_path / "dit")
@@ -309,18 +245,6 @@ def test_rollout_is_deterministic_and_memory_stays_bounded():
         assert r.cache.frames == model.config.max_frames - 1
         assert r.cache.keys.shape[3] == (model.config.max_frames - 1) * model.tokens_per_frame
     torch.testing.assert_close(frames[0], frames[1], rtol=0, atol=0)
-
-
-def test_rollout_with_memory_keeps_its_frames_bounded_and_reference_mode_refuses_it():
-    model = randomized(WorldDiT(**TINY, memory_frames=2, memory_stride=2))
-    x, _, a = inputs(b=1, t=3)
-    r = Rollout(model, RolloutConfig(steps=2, window=3))
-    r.reset(x[0], a[0])
-    for i in range(12):
-        assert torch.isfinite(r.step(a[0, i % 3])).all()
-    assert r.cache.frames == 2 + 2 and r.cache.keys.shape[3] == (2 + 2 + 1) * model.tokens_per_frame
-    with pytest.raises(ValueError, match="memory"):
-        Rollout(model, reference=True)
 
 
 def test_a_tiny_model_overfits_a_tiny_sequence():

@@ -121,14 +121,6 @@ def test_cli_train_refuses_a_model_that_does_not_fit_the_latents(tiny_latents, t
                  "--config", str(tmp_path / "cfg.yaml"), "--steps", "1"])
     err = capsys.readouterr().err
     assert code == 1 and "tokens per frame" in err and err.count("\n") == 1
-    # A memory model's clips reach back to its memory frames: the error says why they are that long.
-    (tmp_path / "mem.yaml").write_text(
-        "model: tiny\nclip_frames: 8\nmodel_overrides: {memory_frames: 4, memory_stride: 30}\n")
-    code = main(["train", "--data", str(latents), "--vae", str(vae), "--out", str(tmp_path / "m"),
-                 "--config", str(tmp_path / "mem.yaml"), "--steps", "1"])
-    err = capsys.readouterr().err
-    assert code == 1 and "no episode has 124 frames" in err and "4 memory frames 30 apart" in err
-    assert err.count("\n") == 1 and not (tmp_path / "m").exists()
 
 
 DIST_SCRIPT = """
@@ -195,25 +187,3 @@ def test_a_vae_at_downsample_4_gets_a_dit_of_4x4_patches(tmp_path):
                  "--config", str(tmp_path / "cfg.yaml"), "--steps", "1"]) == 0
     dit = WorldModel.load(run / "model").dit
     assert dit.config.patch_size == 4 and dit.tokens_per_frame == 64
-
-
-def test_memory_use_finds_clips_that_turn_back():
-    """benchmarks/memory_use.py scores clips that turn back apart: the last frame faces where a memory frame
-    faced, with no step taken in between."""
-    import importlib.util
-
-    from wm_video.actions import ACTION_INDEX
-
-    spec = importlib.util.spec_from_file_location("memory_use", Path(__file__).parents[1] / "benchmarks/memory_use.py")
-    memory_use = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(memory_use)
-    turning = torch.zeros(48, 25)
-    turning[:, ACTION_INDEX["camera.yaw"]] = 10.0  # a full circle every 36 frames
-    full_circle = torch.tensor([11, 20, 29, 38] + list(range(36, 48)))  # frame 11 is 36 frames before 47
-    part_circle = torch.tensor([2, 20, 29, 38] + list(range(36, 48)))  # 45, 27, 18, 9 frames: 90 degrees or more
-    assert memory_use.turns_back(turning, full_circle, memory=4)
-    assert not memory_use.turns_back(turning, part_circle, memory=4)
-    assert memory_use.turns_back(torch.zeros(48, 25), part_circle, memory=4)  # standing still: the same view
-    walking = turning.clone()
-    walking[40, ACTION_INDEX["forward"]] = 1.0
-    assert not memory_use.turns_back(walking, full_circle, memory=4)

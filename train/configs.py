@@ -42,7 +42,6 @@ class DiTTrainConfig:
     level_shift: float = 3.0  # training noise levels shifted towards noise as the sampler's (RolloutConfig.shift)
     context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
     diffusion_forcing: float = 0.5  # share of steps with a free noise level per frame; the rest teacher-forced
-    memory_share: float = 0.5  # share of diffusion-forcing steps laid out with memory frames (models with memory)
     own_past: float = 0.5  # share of teacher-forced steps whose past is the model's own guesses (costs a forward)
     # Clips holding one of these actions (names as in wm_video.actions) make up focus_share of the clips
     # drawn: a rare key, such as a number key, is seen often enough to be learnt.

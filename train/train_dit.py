@@ -9,10 +9,6 @@ frame before, and the model learned to copy instead of to move). The noised past
 model to trust a slightly wrong history, and in ``own_past`` of the teacher-forced steps the
 past is the model's own one-step guesses of those frames, the kind of history play gives it:
 both are there to keep long rollouts from drifting.
-
-A model with memory frames (WorldDiT's ``memory_frames``) also takes memory steps: diffusion
-forcing on a clip's recent frames, which see a few older frames far apart as well, laid out as
-play keeps them (memory_layout), so that it learns to draw a place again from what it saw there.
 """
 
 from __future__ import annotations
@@ -46,63 +42,24 @@ from .configs import DIT_PRESETS, DiTTrainConfig
 from .optim import schedule, update
 
 
-def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig,
-             memory: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, dict]:
-    """``(loss, logs)`` for clips of scaled latents (B, T, C, h, w) and producing actions (B, T, 25).
-
-    A model with ``memory`` (its memory_frames and memory_stride) takes clips long enough to reach
-    back to its memory frames (memory_span); steps without them use the clip's last ``clip_frames``.
-    """
+def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
+             ) -> tuple[torch.Tensor, dict]:
+    """``(loss, logs)`` for clips of scaled latents (B, T, C, h, w) and producing actions (B, T, 25)."""
     if torch.rand(()) < cfg.diffusion_forcing:
-        if memory[0] and torch.rand(()) < cfg.memory_share:
-            return diffusion_forcing_loss(model, latents, actions, cfg, *memory)
-        return diffusion_forcing_loss(model, latents[:, -cfg.clip_frames:], actions[:, -cfg.clip_frames:], cfg)
-    return teacher_forcing_loss(model, latents[:, -cfg.clip_frames:], actions[:, -cfg.clip_frames:], cfg)
+        return diffusion_forcing_loss(model, latents, actions, cfg)
+    return teacher_forcing_loss(model, latents, actions, cfg)
 
 
-def memory_span(clip_frames: int, memory: int, stride: int) -> int:
-    """Frames a training clip needs for ``clip_frames`` frames of which ``memory`` are memory frames."""
-    return clip_frames - memory + memory * stride
-
-
-def memory_layout(span: int, clip_frames: int, memory: int, stride: int) -> torch.Tensor:
-    """Which frames of a clip of ``span`` frames a memory step lays out: its last ``clip_frames - memory``
-    (the recent frames) after ``memory`` older ones ``stride`` apart, the newest of them 1 to ``stride``
-    frames before the recent ones, as play's memory frames lie before its window (KVCache.sees)."""
-    first = span - (clip_frames - memory)
-    phase = int(torch.randint(stride, ()))
-    older = [first - 1 - phase - stride * k for k in reversed(range(memory))]
-    return torch.tensor(older + list(range(first, span)))
-
-
-def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig,
-                           memory: int = 0, stride: int = 1) -> tuple[torch.Tensor, dict]:
-    """Every frame of the clip at its own noise level, the loss on every frame; with ``memory`` > 0, on
-    its recent frames, which also see older memory frames (memory_layout).
-
-    Memory frames sit at a context noise level and carry no loss: they are the past, as in play.
-    Each is encoded on its own, seeing no other frame and no frame before it, as play's
-    KVCache.keep_as_memory encodes it: taking in its frame before, the model did not learn to look
-    back at it (benchmarks/memory_toy.py). Each recent frame takes in the frame before it in the
-    game (not in the layout), at a context level unless it is laid out itself, as play's cache keeps them.
-    """
-    b, span = latents.shape[:2]
-    index = memory_layout(span, span if memory == 0 else cfg.clip_frames, memory, stride)
-    recent = index[memory:]
-    levels = torch.rand(b, span, device=latents.device) * cfg.context_noise_max
-    levels[:, recent] = training_levels((b, len(recent)), cfg.level_shift).to(latents.device)
+def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
+                           ) -> tuple[torch.Tensor, dict]:
+    """Every frame of the clip at its own noise level, the loss on every frame."""
+    b, n = latents.shape[:2]
+    levels = training_levels((b, n), cfg.level_shift).to(latents.device)
     noise = torch.randn_like(latents)
-    x = add_noise(latents, noise, levels)
-    before = torch.cat([torch.zeros_like(x[:, :1]), x], dim=1)[:, index]  # frame i - 1 sits at i in the padded
-    before[:, :memory] = 0
-    frame_mask = torch.ones(len(index), len(index), dtype=torch.bool, device=latents.device).tril()
-    frame_mask[:memory, :memory] = torch.eye(memory, dtype=torch.bool, device=latents.device)
-    drop = torch.rand(b, len(index), device=latents.device) < cfg.action_dropout
-    v = model(x[:, index], levels[:, index], actions[:, index], drop_actions=drop, positions=index, before=before,
-              frame_mask=frame_mask)
-    loss = weighted_mse(v[:, memory:].float(), velocity_target(latents, noise)[:, recent],
-                        change_weights(latents, cfg.change_weight)[:, recent])
-    return loss, {"loss": loss.item(), "loss_memory" if memory else "loss_diffusion_forcing": loss.item()}
+    drop = torch.rand(b, n, device=latents.device) < cfg.action_dropout
+    v = model(add_noise(latents, noise, levels), levels, actions, drop_actions=drop)
+    loss = weighted_mse(v.float(), velocity_target(latents, noise), change_weights(latents, cfg.change_weight))
+    return loss, {"loss": loss.item(), "loss_diffusion_forcing": loss.item()}
 
 
 def teacher_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
@@ -195,8 +152,6 @@ def build_model(cfg: DiTTrainConfig, latent_shape: tuple[int, int, int], init: s
         raise UserError(f"the model takes {mc.action_dim}-dim actions, the dataset has {ACTION_DIM}")
     if cfg.clip_frames > mc.max_frames:
         raise UserError(f"clip_frames {cfg.clip_frames} exceeds the model's max_frames {mc.max_frames}")
-    if mc.memory_frames >= cfg.clip_frames - 1:
-        raise UserError(f"memory_frames {mc.memory_frames} leaves fewer than 2 of clip_frames {cfg.clip_frames} recent")
     return model
 
 
@@ -251,14 +206,7 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
         model = WorldDiT.from_config(json.loads((out / "dit_config.json").read_text()))
     else:
         model = build_model(cfg, latent_shape, init)
-    memory = (model.config.memory_frames, model.config.memory_stride)
-    try:
-        clips = LatentClips(data, memory_span(cfg.clip_frames, *memory))
-    except DatasetError as e:
-        if not memory[0]:
-            raise
-        raise DatasetError(f"{e}: {cfg.clip_frames - memory[0]} recent frames after {memory[0]} memory frames "
-                           f"{memory[1]} apart") from None
+    clips = LatentClips(data, cfg.clip_frames)
     params, sampler = trainable_parameters(model, cfg.trainable), clip_sampler(clips, cfg, data)
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
@@ -288,7 +236,7 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
         for _ in range(cfg.grad_accum):
             latents, actions = next(batches)
             with accelerator.accumulate(model):
-                loss, logs = dit_loss(forward, latents, actions, cfg, memory)
+                loss, logs = dit_loss(forward, latents, actions, cfg)
                 update(accelerator, model, optimizer, loss)
         scheduler.step()
         ema.step(accelerator.unwrap_model(model).parameters())

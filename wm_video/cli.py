@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="processes recording in parallel")
     p.add_argument("--look-around", type=float, default=0.0,
                    help="share of the player's behaviours that turn a full circle in place (default 0): data "
-                        "where places come back into view, for a model with memory frames")
+                        "where places come back into view")
 
     p = command("import-vpt", cmd_import_vpt, "import OpenAI VPT / MineRL recordings (NAME.mp4 + NAME.jsonl)")
     p.add_argument("src", nargs="+", help="NAME.mp4 files or folders of them")

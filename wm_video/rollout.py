@@ -4,9 +4,7 @@ Per new frame: start from noise and take ``steps`` Euler steps in which only the
 tokens are computed (the past frames' keys and values come from the KV cache). A finished
 frame's own keys and values, at the small context noise level, are computed in the first step
 of the next frame, in the same pass (a pass over two frames costs far less than two passes).
-The cache keeps the last ``window - 1`` frames (and a few older ones, for a model trained to look
-back at them: KVCache; each of those costs one more one-frame pass, once), so memory stays
-bounded however long the session.
+The cache keeps the last ``window - 1`` frames, so memory stays bounded however long the session.
 
 ``reference=True`` instead recomputes the whole window at every denoising step, as the Oasis
 sample loop does: slower by about the window length, and kept only to check the cache and to
@@ -71,8 +69,6 @@ class Rollout:
         self.window = self.config.window or min(10, model.config.max_frames)
         if not 2 <= self.window <= model.config.max_frames:
             raise ValueError(f"window must be 2..{model.config.max_frames} (the model's max_frames), got {self.window}")
-        if reference and model.config.memory_frames:
-            raise ValueError("reference mode recomputes a plain window; this model also looks back at memory frames")
         self.levels = sampling_levels(self.config.steps, self.config.shift).tolist()
         self.dtype = next(model.parameters()).dtype
         self.generator = torch.Generator().manual_seed(self.config.seed)
@@ -88,15 +84,14 @@ class Rollout:
             raise ValueError(f"prompt needs latents (T, C, h, w) and actions (T, {ACTION_DIM}); got "
                              f"{tuple(latents.shape)} and {tuple(actions.shape)}")
         producing = torch.cat([torch.zeros(1, ACTION_DIM), actions[:-1].float()])  # frame i came from action i-1
-        mc = self.model.config
-        keep = self.window - 1 + mc.memory_frames * mc.memory_stride  # what the cache may still hold
+        keep = self.window - 1  # what the cache holds
         self.generator.manual_seed(self.config.seed)
         self.context, self.context_actions, self.finished = None, None, None
         self.cache = None if self.reference else KVCache(self.model, self.window)
         for i in range(max(0, len(latents) - keep), len(latents)):
             if self.finished is not None:
                 self.model(*self.finished, cache=self.cache)
-                self._commit()
+                self.cache.commit()
             self._remember(latents[i][None, None], producing[i][None, None])
 
     @torch.inference_mode()
@@ -140,19 +135,13 @@ class Rollout:
             drop[1, -1] = True
         v = self.model(x, t, a, drop_actions=drop, cache=self.cache, frame_mask=frame_mask)[:, -1:]
         if first and not self.reference:
-            self._commit()
+            self.cache.commit()
         if drop is not None:
             v = v[1:] + self.config.guidance * (v[:1] - v[1:])
         if first and self.config.history_guidance != 1:
             v_alone = self.model(*alone)  # as a clip's first frame: no past, and no frame before it
             v = v_alone + self.config.history_guidance * (v - v_alone)
         return v
-
-    def _commit(self) -> None:
-        """Keep the finished frame the last pass carried; a memory frame also gets its own pass."""
-        self.cache.commit()
-        if self.cache.is_memory(self.cache.frame - 1):
-            self.cache.keep_as_memory(self.model, *self.finished)
 
     def _remember(self, latents: torch.Tensor, actions: torch.Tensor) -> None:
         """Add a finished frame (1, 1, C, h, w) to the context, noised to the context level."""

@@ -149,19 +149,12 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 class KVCache:
-    """Keys and values of the frames the next frame sees, per block, in a fixed set of frame slots: what play reuses.
-
-    A frame sees the last ``window - 1`` frames before it and, if the model was trained with memory
-    (``memory_frames`` > 0), also the newest ``memory_frames`` older frames whose number is a
-    multiple of ``memory_stride``: a sparse look further back.
+    """Keys and values of the last ``window - 1`` frames, per block, in a fixed set of frame slots: what play reuses.
 
     A pass of the model against the cache takes the frame that follows the cached ones, or that
     frame and the one after it (play finishes a frame in the same pass that starts the next). It
-    leaves the first frame's keys and values in ``pending``; ``commit()`` stores them in a window
-    slot whose frame neither of the next pass's frames sees any longer. A memory frame is kept a
-    second time, in a memory slot, encoded on its own by ``keep_as_memory()``: as training lays memory
-    frames out (train_dit.diffusion_forcing_loss), since a memory frame that also takes in the frame
-    before it is one the model does not learn to look back at (benchmarks/memory_toy.py).
+    leaves the first frame's keys and values in ``pending``; ``commit()`` stores them in the slot
+    of a frame that neither of the next pass's frames sees any longer.
 
     Attention is a sum over keys, so slot order does not matter: the frames' RoPE angles (absolute
     frame numbers) are baked into the cached keys. Shapes never change after ``__init__``: a
@@ -172,16 +165,13 @@ class KVCache:
         cfg, n = model.config, model.tokens_per_frame
         head_dim = cfg.width // cfg.heads
         dtype = next(model.parameters()).dtype
-        self.window, self.memory, self.stride = window, cfg.memory_frames, cfg.memory_stride
-        # Window slots: the last window - 1 frames (the next pass carries the two frames after them).
-        # Memory slots: the frames seen as memory, and those stored already that the window still shows.
-        memory_slots = self.memory + -(-(window - 1) // self.stride) if self.memory else 0
-        self.is_memory_slot = [False] * (window - 1) + [True] * memory_slots
-        shape = (cfg.depth, batch, cfg.heads, len(self.is_memory_slot) * n, head_dim)
+        self.window = window
+        # The last window - 1 frames: the next pass carries the two frames after them.
+        shape = (cfg.depth, batch, cfg.heads, (window - 1) * n, head_dim)
         self.keys, self.values = torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
         self.tokens_per_frame, self.head_dim = n, head_dim
         self.grid = model.grid
-        self.held = [-1] * len(self.is_memory_slot)  # the frame number in each slot; -1: empty
+        self.held = [-1] * (window - 1)  # the frame number in each slot; -1: empty
         self.frame = 0  # the absolute index of the next frame
         self.pending: list[tuple[torch.Tensor, torch.Tensor]] = []
         # The latest committed frame's latent input: the "frame before" of the next pass's first frame.
@@ -192,62 +182,18 @@ class KVCache:
     @property
     def frames(self) -> int:
         """How many past frames the next frame sees."""
-        return sum(self.sees(self.frame, g, m) for g, m in zip(self.held, self.is_memory_slot, strict=True))
+        return sum(self.sees(self.frame, g) for g in self.held)
 
-    def sees(self, frame: int, past: int, as_memory: bool = False) -> bool:
-        """Whether ``frame`` sees the earlier frame ``past`` (-1: an empty slot) in its window (one of the
-        last ``window - 1``) or, ``as_memory``, beyond it (one of the newest ``memory_frames`` older
-        frames numbered a multiple of the stride)."""
-        distance = frame - past
-        if past < 0 or distance <= 0:
-            return False
-        if not as_memory:
-            return distance < self.window
-        if distance < self.window or not self.is_memory(past):
-            return False
-        newest = (frame - self.window) // self.stride * self.stride  # the newest memory frame
-        return (newest - past) // self.stride < self.memory
-
-    def is_memory(self, frame: int) -> bool:
-        """Whether later frames look back at ``frame`` beyond their window (it needs ``keep_as_memory()``)."""
-        return self.memory > 0 and frame % self.stride == 0
+    def sees(self, frame: int, past: int) -> bool:
+        """Whether ``frame`` sees the earlier frame ``past`` (-1: an empty slot): one of the last ``window - 1``."""
+        return past >= 0 and 0 < frame - past < self.window
 
     def commit(self) -> None:
-        """Store the last pass's first frame as a past frame, over a frame no window sees any longer."""
+        """Store the last pass's first frame as a past frame, over one the next frame no longer sees."""
         if len(self.pending) != self.keys.shape[0]:
             raise RuntimeError("commit() needs a model pass with this cache first")
         frame, self.frame = self.frame, self.frame + 1
-        self._store(self._free_slot(as_memory=False), frame)
-        self.last.copy_(self.pending_last[:self.keys.shape[1]])
-        self._update()
-
-    def keep_as_memory(self, model: WorldDiT, latent: torch.Tensor, level: torch.Tensor, action: torch.Tensor) -> None:
-        """Encode the frame just committed (``is_memory``) on its own, with no past and no frame before
-        it, and store it over a memory frame that no frame sees any longer. ``latent`` (1, 1, C, h, w)
-        at context ``level`` (1, 1) with its ``action`` (1, 1, 25), as the committing pass had it."""
-        frame = self.frame - 1
-        if not self.is_memory(frame):
-            raise ValueError(f"frame {frame} is not a memory frame (memory_frames {self.memory}, stride {self.stride})")
-        # The one-frame pass play compiles, made to see nothing: same shapes, so no new graph.
-        kept = self.cos, self.sin, self.bias, self.last
-        self.cos, self.sin = rope_angles(torch.tensor([frame, frame + 1]), self.grid, self.head_dim)
-        self.bias, self.last = torch.full_like(self.bias, float("-inf")), torch.zeros_like(self.last)
-        try:
-            model(latent, level, action, cache=self)
-        finally:
-            self.cos, self.sin, self.bias, self.last = kept
-        self._store(self._free_slot(as_memory=True), frame)
-        self._update()
-
-    def _free_slot(self, as_memory: bool) -> int:
-        """A window or memory slot that is empty or holds a frame that neither the next frame nor any
-        later one sees (seen frames only ever leave the window and the memory, never come back)."""
-        for i, (g, m) in enumerate(zip(self.held, self.is_memory_slot, strict=True)):
-            if m == as_memory and (g < 0 or (self.frame - g >= self.window and not self.sees(self.frame, g, m))):
-                return i
-        raise RuntimeError(f"no free {'memory' if as_memory else 'window'} slot: {self.held}")  # a bug, not input
-
-    def _store(self, slot: int, frame: int) -> None:
+        slot = next(i for i, g in enumerate(self.held) if not self.sees(self.frame, g))  # the window moved by one
         n = self.tokens_per_frame
         span = slice(slot * n, (slot + 1) * n)
         b = self.keys.shape[1]  # a guided pass carries the frame twice, identical: keep the first
@@ -255,13 +201,14 @@ class KVCache:
             self.keys[i, :, :, span] = k[:b, :, :n]
             self.values[i, :, :, span] = v[:b, :, :n]
         self.held[slot], self.pending = frame, []
+        self.last.copy_(self.pending_last[:b])
+        self._update()
 
     def _update(self) -> None:
         # What the model reads is kept in tensors, so that a compiled model never specialises on a
         # slot or frame number. Row j of ``bias`` is for new frame self.frame + j: it hides the
         # slots that frame does not see.
-        hidden = [[not self.sees(self.frame + j, g, m) for g, m in zip(self.held, self.is_memory_slot, strict=True)]
-                  for j in (0, 1)]
+        hidden = [[not self.sees(self.frame + j, g) for g in self.held] for j in (0, 1)]
         bias = torch.zeros(2, len(self.held), dtype=self.keys.dtype).masked_fill(torch.tensor(hidden), float("-inf"))
         n = self.tokens_per_frame
         self.bias = bias.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1)  # (2 * N, slots * N)
@@ -387,10 +334,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         token_actions: also add to every token an embedding of the action learned for its place in
             the frame, so that a key can act on one spot (a number key lights one hotbar slot);
             adaLN's per-frame scale and shift acts on the whole frame alike.
-        memory_frames, memory_stride: besides the recent frames, each frame also sees this many
-            older frames, those numbered a multiple of ``memory_stride`` (KVCache.sees): a sparse
-            look back past the window, for a place the camera turns back to. A layout of play that
-            training lays out too (train_dit.memory_layout); 0: none.
         turn_fov: the frames' vertical field of view in degrees (the built-in game's is 70); given,
             each token also takes in the frame before turned by the frame's camera action
             (``turn_frames``), through a map that starts at zero; 0: none.
@@ -409,8 +352,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         action_dim: int = ACTION_DIM,
         max_frames: int = 16,
         token_actions: bool = False,
-        memory_frames: int = 0,
-        memory_stride: int = 9,
         turn_fov: float = 0.0,
     ):
         super().__init__()
@@ -419,8 +360,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
             raise ValueError(f"latent_size {tuple(latent_size)} is not divisible by patch_size {patch_size}")
         if width % heads or (width // heads) % 8:
             raise ValueError(f"width {width} must split into {heads} heads of a multiple of 8 features")
-        if memory_frames < 0 or memory_stride < 1:
-            raise ValueError(f"memory_frames must be >= 0 and memory_stride >= 1, got {memory_frames}, {memory_stride}")
         self.grid = (h // patch_size, w // patch_size)
         self.tokens_per_frame = self.grid[0] * self.grid[1]
         patch_features = latent_channels * patch_size * patch_size
@@ -504,7 +443,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         cache: KVCache | None = None,
         positions: torch.Tensor | None = None,
         frame_mask: torch.Tensor | None = None,
-        before: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Velocity for latents x (B, T, C, H, W) at noise levels t (B, T) under actions (B, T, 25).
 
@@ -513,12 +451,11 @@ class WorldDiT(ModelMixin, ConfigMixin):
         cached ones (or it and the next); keys and values are left for ``cache.commit()``.
         ``positions`` (T,) frame numbers and ``frame_mask`` (T, T) bool (frame i may see frame j,
         lower-triangular) replace the defaults 0..T-1 and frame-causal: teacher-forced training lays
-        a clip out twice. ``before`` (B, T, C, H, W), the frame before each frame, replaces the one
-        found in x by position, where x leaves it out (memory frames: train_dit.memory_layout).
+        a clip out twice.
         """
         self.check_inputs(x, t, actions)
         b, frames = x.shape[:2]
-        if cache is not None and (frames > 2 or positions is not None or frame_mask is not None or before is not None):
+        if cache is not None and (frames > 2 or positions is not None or frame_mask is not None):
             raise ValueError("with a KV cache the model takes one or two frames at a time, at the cache's positions")
         if frame_mask is not None and not torch.compiler.is_compiling() and frame_mask.triu(1).any():
             raise ValueError("frame_mask must be lower-triangular: a frame sees itself and frames laid out before it")
@@ -529,8 +466,7 @@ class WorldDiT(ModelMixin, ConfigMixin):
         if cache is None:
             positions = (torch.arange(frames) if positions is None else positions).to(x.device)
             cos, sin = rope_angles(positions, self.grid, self.config.width // self.config.heads)
-            if before is None:
-                before = self.previous_frames(x, positions, frame_mask)
+            before = self.previous_frames(x, positions, frame_mask)
         else:
             tokens = frames * self.tokens_per_frame
             cos, sin, bias = cache.cos[:tokens], cache.sin[:tokens], cache.bias[:tokens]
