@@ -1,4 +1,7 @@
-"""DiT training throughput on this CPU: frames/s and achieved GFLOP/s against a bf16 matmul timed in the same run.
+"""DiT training throughput on this CPU: frames/s and achieved GFLOP/s against a matmul timed in the same run.
+
+Both in the compute dtype (wm_video.precision): bf16 autocast where this CPU has native bf16, else fp32,
+as `wm-video train` runs.
 
     python benchmarks/bench_dit.py [--model default] [--batch 8] [--frames 16] [--compile]
 
@@ -11,7 +14,7 @@ count on CPUs (it has no formula for the CPU flash-attention kernel): 4 * d FLOP
 pair the mask allows, forward, and twice that backward. Masked-out pairs are not counted, although
 the kernel spends time on some of them.
 
-Target (dynamics issue): >= 40% of the bf16 matmul's GFLOP/s.
+Target (dynamics issue): >= 40% of the matmul's GFLOP/s in the same dtype.
 """
 
 from __future__ import annotations
@@ -24,11 +27,19 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import matmul_gflops, median_seconds  # noqa: E402
+from common import machine, matmul_gflops, median_seconds  # noqa: E402
 
 from train.configs import DIT_PRESETS, DiTTrainConfig  # noqa: E402
 from train.train_dit import dit_loss  # noqa: E402
 from wm_video.models.dit import WorldDiT  # noqa: E402
+from wm_video.precision import compute_precision  # noqa: E402
+
+PRECISION = compute_precision("cpu")
+
+
+def autocast():
+    """bf16 autocast where bf16 is the compute dtype, as accelerate's mixed precision does; else plain fp32."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=PRECISION.name == "bf16")
 
 
 def allowed_pairs(query: torch.Tensor, key: torch.Tensor, attn_mask: torch.Tensor | None, is_causal: bool) -> int:
@@ -62,7 +73,7 @@ def measure(model, forward, opt, z: torch.Tensor, a: torch.Tensor, cfg: DiTTrain
     """(median seconds per training step, its FLOPs, of which attention) for steps drawn as ``cfg`` says."""
 
     def step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with autocast():
             loss, _ = dit_loss(forward, z, a, cfg)
         loss.backward()
         opt.step()
@@ -70,7 +81,7 @@ def measure(model, forward, opt, z: torch.Tensor, a: torch.Tensor, cfg: DiTTrain
 
     seconds = median_seconds(step, repeats=5, warmup=2)
     with FlopCounterMode(display=False, custom_mapping=ATTENTION_FLOPS) as counter:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with autocast():
             loss, _ = dit_loss(model, z, a, cfg)
         loss.backward()
     opt.zero_grad(set_to_none=True)
@@ -101,8 +112,10 @@ def main() -> None:
     }
     ceiling = matmul_gflops()  # timed again after the steps; the higher one counts (noisy, shared machines)
     params = sum(p.numel() for p in model.parameters())
-    print(f"\nDiT '{args.model}' ({params / 1e6:.1f}M params, {model.tokens_per_frame} tokens/frame), "
-          f"batch {args.batch} x {args.frames} frames, bf16 autocast, {torch.get_num_threads()} threads"
+    name = "bf16 autocast" if PRECISION.name == "bf16" else "fp32"
+    print(f"\n{machine()}")
+    print(f"DiT '{args.model}' ({params / 1e6:.1f}M params, {model.tokens_per_frame} tokens/frame), "
+          f"batch {args.batch} x {args.frames} frames, {name}, {torch.get_num_threads()} threads"
           f"{', compiled' if args.compile else ''}")
     print(f"{'step kind':<28}{'share':>7}{'s/step':>9}{'GFLOP':>8}{'of them attn':>14}{'GFLOP/s':>9}{'frames/s':>10}")
     mean_seconds = mean_flops = 0.0
@@ -116,7 +129,7 @@ def main() -> None:
     achieved = mean_flops / mean_seconds / 1e9
     ceiling = max(ceiling, matmul_gflops())
     print(f"mixed as in training: {mean_seconds:.2f} s/step, {args.batch * args.frames / mean_seconds:.1f} "
-          f"frames/s, {achieved:.0f} GFLOP/s = {achieved / ceiling:.0%} of the bf16 matmul's {ceiling:.0f} "
+          f"frames/s, {achieved:.0f} GFLOP/s = {achieved / ceiling:.0%} of the {PRECISION.name} matmul's {ceiling:.0f} "
           "(target >= 40%)")
 
 

@@ -10,15 +10,20 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
-from data_tools.game import Game, GameConfig
-from data_tools.record import record
-from data_tools.scripted_player import ScriptedPlayer
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine  # noqa: E402
+
+from data_tools.game import Game, GameConfig  # noqa: E402
+from data_tools.record import record  # noqa: E402
+from data_tools.scripted_player import ScriptedPlayer  # noqa: E402
 
 
 def scripted_actions(seed: int, frames: int, config: GameConfig) -> list[np.ndarray]:
@@ -68,7 +73,8 @@ def main() -> None:
         record_fps = args.frames / (time.perf_counter() - start)
 
     step = statistics.median(step_fps)
-    print(f"\nbuilt-in game at {args.size}x{args.size}, 1 core, median of {args.repeats} runs of {args.frames} frames")
+    print(f"\n{machine(dtype=False)} (the game runs in numba, not torch)")
+    print(f"built-in game at {args.size}x{args.size}, 1 core, median of {args.repeats} runs of {args.frames} frames")
     print(f"{'what':<50}{'frames/s':>10}")
     print(f"{'step (physics + world update + render + HUD)':<50}{step:>10.0f}")
     print(f"{'render + HUD only':<50}{statistics.median(render_fps):>10.0f}")

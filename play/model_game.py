@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
+import time
 from pathlib import Path
 
 import numpy as np
 
 from wm_video.actions import action_to_dict
+from wm_video.precision import compute_precision
 from wm_video.rollout import RolloutConfig, WorldSession
 from wm_video.video import write_video
 from wm_video.world_model import WorldModel
@@ -16,6 +19,22 @@ from wm_video.world_model import WorldModel
 from .prompts import make_prompt
 
 PROMPT_FRAMES = 8
+REAL_TIME_FPS = 10  # below this, play no longer feels like a game: say so, once
+TIMED_STEPS = 20  # the first second or two of play
+
+
+def slow_play_note(fps: float) -> str:
+    """One line: the measured rate and what would help on this machine."""
+    precision = compute_precision()
+    faster = "bf16" if precision.native_bf16 else "fp32"
+    if precision.name != faster:
+        helps = f"--precision auto: this machine computes faster in {faster}"
+    elif precision.name == "fp32":
+        helps = ("--steps 2 trades some picture for speed; a CPU with native bf16 (AVX512-BF16 or AMX) "
+                 "plays about twice as fast on as many cores")
+    else:
+        helps = "close other programs using the CPU; --steps 2 trades some picture for speed"
+    return f"play: {fps:.1f} frames/s here, below real time ({REAL_TIME_FPS}); {precision.name}: {helps}"
 
 
 class ModelGame:
@@ -26,6 +45,7 @@ class ModelGame:
         if compile:
             print("compiling the model for this CPU (about 30 s, once per start)...", flush=True)
         self.session = WorldSession(world, rollout, compile=compile)
+        self._timed: list[float] | None = []
 
     def reset(self) -> np.ndarray:
         prompt = make_prompt(f"game:{self.seed}", self.world, min(PROMPT_FRAMES, self.session.rollout.window - 1))
@@ -34,7 +54,20 @@ class ModelGame:
         return prompt.frames[-1]
 
     def step(self, action: np.ndarray) -> np.ndarray:
-        return self.session.step(action)
+        start = time.perf_counter()
+        frame = self.session.step(action)
+        self._time_step(time.perf_counter() - start)
+        return frame
+
+    def _time_step(self, seconds: float) -> None:
+        if self._timed is None:
+            return
+        self._timed.append(seconds)
+        if len(self._timed) == TIMED_STEPS:
+            fps = 1 / statistics.median(self._timed)
+            if fps < REAL_TIME_FPS:
+                print(slow_play_note(fps), flush=True)
+            self._timed = None  # once per start
 
 
 class SessionRecorder:

@@ -187,3 +187,18 @@ def test_a_vae_at_downsample_4_gets_a_dit_of_4x4_patches(tmp_path):
                  "--config", str(tmp_path / "cfg.yaml"), "--steps", "1"]) == 0
     dit = WorldModel.load(run / "model").dit
     assert dit.config.patch_size == 4 and dit.tokens_per_frame == 64
+
+
+def test_a_training_step_runs_in_fp32_where_that_is_the_compute_dtype(tiny_latents, tmp_path, monkeypatch, capsys):
+    from accelerate.state import AcceleratorState
+
+    vae, latents = tiny_latents
+    monkeypatch.setenv("WM_VIDEO_PRECISION", "fp32")
+    AcceleratorState._reset_state(reset_partial_state=True)  # other tests in this process may have set bf16
+    try:
+        model = train_dit(latents, vae, tmp_path / "run", tiny_config(steps=2))
+        assert AcceleratorState().mixed_precision == "no"
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
+    assert capsys.readouterr().out.startswith("compute: fp32") and next(model.parameters()).dtype == torch.float32
+    assert WorldModel.load(tmp_path / "run" / "model").dit.config.max_frames == 8

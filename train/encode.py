@@ -15,6 +15,7 @@ from data_tools.dataset import DatasetError, episode_indices, read_episode, read
 from data_tools.latents import LatentInfo, open_latents, write_latent_episode
 from wm_video.models.storage import load_model
 from wm_video.models.vae import FrameVAE, frames_to_input
+from wm_video.precision import compute_precision
 
 SCALE_SAMPLE = 1024  # frames used to measure the latents' spread
 SCALE_EPISODES = 32  # ... from at most this many episodes spread through the dataset (each read decodes a whole one)
@@ -22,9 +23,12 @@ SCALE_EPISODES = 32  # ... from at most this many episodes spread through the da
 
 @torch.inference_mode()
 def encode_frames(vae: FrameVAE, frames: np.ndarray, batch: int = 64) -> np.ndarray:
-    """The posterior means of ``frames`` (deterministic codes), (B, C, h, w) float32."""
+    """The posterior means of ``frames`` (deterministic codes), (B, C, h, w) float32, computed in the
+    compute dtype of the VAE's device (bf16 autocast where it is native)."""
     x = frames_to_input(torch.from_numpy(frames))
-    out = [vae.encode(x[i:i + batch].to(vae.device)).mode().cpu() for i in range(0, len(x), batch)]
+    bf16 = compute_precision(vae.device).name == "bf16"
+    with torch.autocast(vae.device.type, dtype=torch.bfloat16, enabled=bf16):
+        out = [vae.encode(x[i:i + batch].to(vae.device)).mode().float().cpu() for i in range(0, len(x), batch)]
     return torch.cat(out).numpy()
 
 

@@ -16,6 +16,7 @@ from wm_video.inference import fast_inference
 from wm_video.metrics import psnr, ssim
 from wm_video.models.storage import load_model
 from wm_video.models.vae import FrameVAE, frames_to_input, output_to_frames
+from wm_video.precision import compute_precision
 
 
 def sample_frames(root: str | Path, max_frames: int) -> np.ndarray:
@@ -96,12 +97,11 @@ def time_ms(fn, *args, repeats: int = 30) -> float:
     return statistics.median(times) * 1000
 
 
-def decode_speed(vae: FrameVAE) -> dict:
-    """Median ms to decode one frame: float32, and the bf16 + channels_last path that play uses."""
+def decode_speed(vae: FrameVAE, play_decoder) -> dict:
+    """Median ms to decode one frame: the plain float32 module, and the path that play uses."""
     z = torch.randn(1, *vae.latent_shape)
-    fast = fast_inference(vae.decoder)
     with torch.inference_mode():
-        return {"decode_ms_fp32": time_ms(vae.decode, z), "decode_ms_bf16": time_ms(fast, z)}
+        return {"decode_ms_fp32": time_ms(vae.decode, z), "decode_ms_play": time_ms(play_decoder, z)}
 
 
 def encode_speed(vae: FrameVAE, batch: int = 32) -> float:
@@ -119,13 +119,15 @@ def evaluate_vae(vae_path: str | Path, data: str | Path, out: str | Path, max_fr
     frames = sample_frames(data, max_frames)
     recon = reconstruct(vae, frames)
     p, s = quality(frames, recon)
-    p_bf16, s_bf16 = quality(frames, reconstruct(vae, frames, decoder=fast_inference(vae.decoder)))
+    precision = compute_precision("cpu")
+    play_decoder = fast_inference(vae.decoder, precision.dtype)  # the dtype and layout play decodes in
+    p_play, s_play = quality(frames, reconstruct(vae, frames, decoder=play_decoder))
     c, lh, lw = vae.latent_shape
     report = {
         "vae": str(vae_path), "data": str(data), "frames": len(frames),
-        "psnr": p, "ssim": s, "psnr_bf16_decoder": p_bf16, "ssim_bf16_decoder": s_bf16,
+        "psnr": p, "ssim": s, "compute": precision.name, "psnr_play_decoder": p_play, "ssim_play_decoder": s_play,
         "blur_equivalent_px": blur_equivalent(frames, p),
-        **decode_speed(vae), "encode_frames_per_s": encode_speed(vae),
+        **decode_speed(vae, play_decoder), "encode_frames_per_s": encode_speed(vae),
         "latent_shape": [c, lh, lw], "compression_ratio": (h * w * 3) / (c * lh * lw),
         "parameters": sum(p.numel() for p in vae.parameters()), "threads": torch.get_num_threads(),
     }
@@ -143,11 +145,13 @@ def format_report(report: dict) -> str:
     return "\n".join([
         f"VAE {report['vae']} on {report['frames']} held-out frames of {report['data']}",
         f"  PSNR {report['psnr']:.2f} dB   SSIM {report['ssim']:.4f}   "
-        f"(bf16 decoder: {report['psnr_bf16_decoder']:.2f} dB, {report['ssim_bf16_decoder']:.4f})",
+        f"(play's {report['compute']} decoder: {report['psnr_play_decoder']:.2f} dB, "
+        f"{report['ssim_play_decoder']:.4f})",
         (f"  as sharp as the real frames under a Gaussian blur of sigma {report['blur_equivalent_px']:.2f} px"
          if report["blur_equivalent_px"] is not None
          else f"  blurrier than the real frames under a Gaussian blur of {WIDEST_BLUR:.0f} px"),
-        f"  decode {report['decode_ms_bf16']:.2f} ms/frame bf16 ({report['decode_ms_fp32']:.2f} fp32), "
+        f"  decode {report['decode_ms_play']:.2f} ms/frame as play does ({report['compute']}, channels_last; "
+        f"{report['decode_ms_fp32']:.2f} plain fp32), "
         f"encode {report['encode_frames_per_s']:.0f} frames/s, {report['threads']} threads",
         f"  latent {'x'.join(map(str, report['latent_shape']))}, compression {report['compression_ratio']:.0f}x, "
         f"{report['parameters'] / 1e6:.2f}M parameters",

@@ -43,6 +43,7 @@ from data_tools.scripted_player import ScriptedPlayer
 from wm_video.actions import ACTION_INDEX, action_from_dict
 from wm_video.errors import UserError
 from wm_video.metrics import psnr, ssim
+from wm_video.precision import compute_precision
 from wm_video.rollout import RolloutConfig, WorldSession
 from wm_video.video import write_video
 from wm_video.world_model import WorldModel
@@ -374,7 +375,8 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
         times.append(time.perf_counter() - start)
     steady = times[session.rollout.window:] or times
     metrics["speed"] = {"fps": 1 / statistics.median(steady), "latency_p90_ms": float(np.percentile(steady, 90)) * 1000,
-                        "threads": torch.get_num_threads()}
+                        "threads": torch.get_num_threads(), "compute": compute_precision().name,  # the session's
+                        "cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
     _write_report(Path(out), metrics, curve_p, curve_shuffled, curve_still, stats[0], low, high,
                   episodes[0], fakes[0], prompt, world.info.fps)
@@ -616,6 +618,7 @@ def format_metrics(m: dict) -> str:
         f"  revisiting                PSNR {m['revisiting']['psnr_after_360']:.2f} dB after a 360-degree turn"
         + (f"; {margin}" if (margin := memory_margin(m["revisiting"])) else ""),
         f"  speed                     {m['speed']['fps']:.1f} frames/s, "
-        f"p90 latency {m['speed']['latency_p90_ms']:.0f} ms",
+        f"p90 latency {m['speed']['latency_p90_ms']:.0f} ms "
+        f"({m['speed'].get('compute', 'bf16')} on {m['speed'].get('cpu_capability', 'a CPU')})",
     ]
     return "\n".join(lines)

@@ -79,7 +79,7 @@ A world model of the built-in Minecraft-like game at {world.info.width}x{world.i
 - DiT: {params:.1f}M parameters, width {dit.config.width}, depth {dit.config.depth}, {dit.tokens_per_frame} tokens
   per frame, trained on clips of up to {dit.config.max_frames} frames.
 - Stored in bf16 safetensors: {size / 2**20:.1f} MB. Hardware of the figures below: {platform.processor() or
-  platform.machine()}, {m['speed']['threads']} threads.
+  platform.machine()}, {m['speed']['threads']} threads, computing in {m['speed'].get('compute', 'bf16')}.
 
 ## How it was made
 

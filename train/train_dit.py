@@ -36,6 +36,7 @@ from wm_video.rollout import Rollout, RolloutConfig
 from wm_video.video import write_video
 from wm_video.world_model import WorldModel, WorldModelInfo
 
+from .accelerator import make_accelerator
 from .checkpoints import latest_checkpoint, restore, save_checkpoint
 from .clips import LatentClips
 from .configs import DIT_PRESETS, DiTTrainConfig
@@ -190,14 +191,10 @@ def trainable_parameters(model: WorldDiT, names: list[str]) -> list[torch.nn.Par
 def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTTrainConfig,
               init: str | Path | None = None) -> WorldDiT:
     """Train (or resume) into ``out``; the playable model goes to ``out/model``. Returns this process's model."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
     from diffusers.training_utils import EMAModel
 
     out = Path(out)
-    accelerator = Accelerator(mixed_precision="bf16", log_with="tensorboard", project_dir=str(out),
-                              gradient_accumulation_steps=cfg.grad_accum)
-    set_seed(cfg.seed)
+    accelerator = make_accelerator(out, cfg.grad_accum, cfg.seed)
     vae, latent_shape = load_model(FrameVAE, vae_path), LatentInfo.read(data).latent_shape
     if tuple(vae.latent_shape) != latent_shape:
         raise DatasetError(f"{data}: latents are {latent_shape}, the VAE at {vae_path} makes {tuple(vae.latent_shape)}")

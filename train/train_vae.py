@@ -24,6 +24,7 @@ from wm_video.metrics import psnr
 from wm_video.models.storage import save_pretrained_atomic
 from wm_video.models.vae import FrameVAE, Upsample
 
+from .accelerator import make_accelerator
 from .checkpoints import latest_checkpoint, restore, save_checkpoint
 from .frames import FrameSource, prefetched
 from .optim import schedule, update
@@ -70,13 +71,9 @@ def vae_loss(vae: FrameVAE, frames: torch.Tensor, cfg: VAETrainConfig) -> tuple[
 
 def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str | Path | None = None) -> Path:
     """Train (or resume) into ``out``; return the path of the exported VAE (``out/vae``)."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
 
     out = Path(out)
-    accelerator = Accelerator(mixed_precision="bf16", log_with="tensorboard", project_dir=str(out),
-                              gradient_accumulation_steps=cfg.grad_accum)
-    set_seed(cfg.seed)
+    accelerator = make_accelerator(out, cfg.grad_accum, cfg.seed)
     latest = latest_checkpoint(out)
     if cfg.decoder_only and latest is None and init is None:
         raise UserError("--decoder-only needs --init: the trained VAE whose encoder (latent space) to keep")

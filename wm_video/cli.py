@@ -6,10 +6,12 @@ Each subcommand imports what it needs when it runs, so ``wm-video --help`` stays
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
 from .errors import UserError
+from .precision import CHOICES, ENV, compute_precision
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -220,9 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wm-video", description="Interactive video world models of Minecraft-like games.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def command(name: str, func, help: str) -> argparse.ArgumentParser:
+    def command(name: str, func, help: str, computes: bool = False) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, computes=computes)
+        if computes:
+            p.add_argument("--precision", choices=CHOICES, help=f"compute dtype (default auto: bf16 where this "
+                           f"machine has it natively, else fp32; also the {ENV} environment variable)")
         return p
 
     p = command("game", cmd_game, "play the built-in Minecraft-like game in a window")
@@ -260,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="video file (.mp4)")
     p.add_argument("--scale", type=int, default=4, help="upscaling factor (default 4)")
 
-    p = command("train-vae", cmd_train_vae, "train the frame VAE (resumes from --out; accelerate launch for GPUs)")
+    p = command("train-vae", cmd_train_vae, "train the frame VAE (resumes from --out; accelerate launch for GPUs)",
+                computes=True)
     p.add_argument("--data", required=True, help="image dataset (from record or an importer)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, TensorBoard logs, the VAE in OUT/vae")
     p.add_argument("--steps", type=int, default=4000)
@@ -283,20 +289,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the squared error beside L1 and the image-gradient L1 (PSNR follows it; "
                         "the shipped decoder was fine-tuned with 30, docs/experiments.md)")
 
-    p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE")
+    p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE", computes=True)
     p.add_argument("--data", required=True)
     p.add_argument("--vae", required=True, help="a saved VAE folder (e.g. RUN/vae)")
     p.add_argument("--out", required=True, help="latent dataset folder (resumes one made by the same VAE)")
     p.add_argument("--workers", type=int, default=1,
                    help="processes reading, encoding and writing episodes side by side (on a GPU machine: ~8)")
 
-    p = command("eval-vae", cmd_eval_vae, "measure a VAE: PSNR, SSIM, speed, compression, side-by-side image")
+    p = command("eval-vae", cmd_eval_vae, "measure a VAE: PSNR, SSIM, speed, compression, side-by-side image",
+                computes=True)
     p.add_argument("--vae", required=True)
     p.add_argument("--data", required=True, help="held-out image dataset")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--max-frames", type=int, default=512)
 
-    p = command("train", cmd_train, "train the dynamics model on a latent dataset (resumes; accelerate launch)")
+    p = command("train", cmd_train, "train the dynamics model on a latent dataset (resumes; accelerate launch)",
+                computes=True)
     p.add_argument("--data", required=True, help="latent dataset (from encode)")
     p.add_argument("--vae", required=True, help="the VAE that made the latents; it is bundled with the model")
     p.add_argument("--out", required=True, help="run folder: checkpoints, logs, samples, the model in OUT/model")
@@ -310,13 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch.compile the model (steps about 5%% faster on 2 CPU cores, after a minute compiling)")
     p.add_argument("--init", help="start from these DiT weights (e.g. MODEL/dit) instead of scratch")
 
-    p = command("play", cmd_play, "play a world model in a window: your keys, its imagined frames")
+    p = command("play", cmd_play, "play a world model in a window: your keys, its imagined frames", computes=True)
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--seed", type=int, default=0, help="seed of the real game that prompts it; R takes the next")
     add_rollout_args(p)
     p.add_argument("--record", help="save the session to this folder as mp4 + actions jsonl")
 
-    p = command("render", cmd_render, "write a rollout to a video (mp4 or gif), optionally beside the real game")
+    p = command("render", cmd_render, "write a rollout to a video (mp4 or gif), optionally beside the real game",
+                computes=True)
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
     p.add_argument("--actions", help="JSON lines of actions, one object per frame (import-video's format)")
@@ -329,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
     add_rollout_args(p)
 
-    p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds")
+    p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds", computes=True)
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="report folder: metrics.json, plots.png, long_rollouts.png, "
                    "number_keys.png, place_break.png, real_vs_imagined.mp4")
@@ -356,7 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "precision", None):
+        os.environ[ENV] = args.precision  # worker processes and accelerate's see it too
     try:
+        if args.computes and args.command not in ("train", "train-vae"):  # trainers name their own device's
+            print(compute_precision(), flush=True)
         args.func(args)
     except UserError as e:
         print(f"wm-video {args.command}: error: {e}", file=sys.stderr)

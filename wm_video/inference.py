@@ -1,8 +1,8 @@
-"""Making a trained module fast for inference on a CPU (measured in ../shared/notes/cpu-performance.md).
+"""Making a trained module fast for inference on a CPU (figures in docs/performance.md).
 
-bf16 weights and activations roughly double matmul and convolution throughput on CPUs with
-AVX512-BF16; channels_last helps convolutions further. ``torch.compile`` with inductor
-freezing gains another 1.2-1.5x on the transformer but costs ~20 s at start, so it is opt-in.
+The dtype is the machine's (``wm_video.precision``): bf16 where it is native, fp32 elsewhere.
+channels_last speeds the decoder's convolutions in either dtype. ``torch.compile`` with inductor
+freezing gains another 1.1-1.5x on the transformer but costs ~30 s at start, so it is opt-in.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class FastModule(nn.Module):
         return self.module(x).float()
 
 
-def fast_inference(module: nn.Module, dtype: torch.dtype = torch.bfloat16, channels_last: bool = True,
+def fast_inference(module: nn.Module, dtype: torch.dtype, channels_last: bool = True,
                    compile: bool = False) -> FastModule:
     """A copy of ``module`` in ``dtype`` (and channels_last), optionally compiled with freezing."""
     m = copy.deepcopy(module).eval().to(dtype)

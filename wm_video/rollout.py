@@ -10,7 +10,7 @@ The cache keeps the last ``window - 1`` frames, so memory stays bounded however 
 sample loop does: slower by about the window length, and kept only to check the cache and to
 measure the speed-up. Both modes see the same inputs and give the same frames until the window
 is full; after that a cached frame keeps keys computed while it could still see frames that
-have since left the window, so the two differ by about bf16 precision.
+have since left the window, so the two differ by about the precision of the compute dtype.
 
 Action guidance (``guidance`` > 1): the first step of each frame also asks the model what the
 frame would be without its action ("unknown", which training's action dropout teaches) and
@@ -43,6 +43,7 @@ from .actions import ACTION_DIM
 from .diffusion import add_noise, euler_step, sampling_levels
 from .inference import cast, compiled, fast_inference
 from .models.dit import KVCache, WorldDiT
+from .precision import compute_precision
 from .world_model import WorldModel
 
 
@@ -161,19 +162,20 @@ class Rollout:
 class WorldSession:
     """Pixel-level engine for play, render and eval: ``reset(frames, actions)``, ``step(action) -> frame``.
 
-    With ``fast=True`` (the default) the DiT runs in bf16 and the VAE decoder in bf16 with
-    channels_last, the measured fastest path on CPUs; ``compile=True`` adds torch.compile with
-    freezing (about 1.5x faster; the constructor then spends ~30 s compiling), worth it for play
+    The DiT and the VAE decoder (channels_last) run in ``dtype``, by default the machine's compute
+    dtype (``wm_video.precision``: bf16 where it is native, fp32 elsewhere); ``compile=True`` adds
+    torch.compile with freezing (the constructor then spends ~30 s compiling), worth it for play
     and long rollouts. Frames are uint8 (H, W, 3) numpy arrays.
     """
 
-    def __init__(self, world: WorldModel, config: RolloutConfig | None = None, fast: bool = True,
+    def __init__(self, world: WorldModel, config: RolloutConfig | None = None, dtype: torch.dtype | None = None,
                  compile: bool = False, reference: bool = False):
         self.world = world
-        dit = cast(copy.deepcopy(world.dit), torch.bfloat16) if fast else world.dit
+        self.dtype = dtype or compute_precision().dtype
+        dit = cast(copy.deepcopy(world.dit), self.dtype)
         if compile:
             dit = compiled(dit)
-        self.decoder = fast_inference(world.vae.decoder, compile=compile) if fast else None
+        self.decoder = fast_inference(world.vae.decoder, self.dtype, compile=compile)
         self.rollout = Rollout(dit, config, reference=reference)
         if compile:  # compile now, for both pass shapes (one frame; two), not in the middle of play
             h, w = world.vae.config.image_size
