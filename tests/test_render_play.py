@@ -8,6 +8,7 @@ from data_tools.game import Game
 from play.render import render
 from wm_video.actions import action_from_dict
 from wm_video.errors import UserError
+from wm_video.precision import decide
 from wm_video.rollout import RolloutConfig, WorldSession
 from wm_video.video import iter_video, write_video
 from wm_video.world_model import WorldModel
@@ -104,3 +105,19 @@ def test_without_pyav_videos_are_still_written(tmp_path, monkeypatch):
         m.setitem(sys.modules, "av", None)  # `import av` raises ImportError, as on a bare GPU image
         write_video(tmp_path / "v.mp4", frames)
     assert len(list(iter_video(tmp_path / "v.mp4"))) == 4
+
+
+def test_play_says_once_in_a_line_when_its_first_frames_run_below_real_time(tiny_world, monkeypatch, capsys):
+    import play.model_game as model_game
+
+    game = model_game.ModelGame(WorldModel.load(tiny_world), seed=2, rollout=RolloutConfig(steps=1), compile=False)
+    game.reset()
+    monkeypatch.setattr(model_game, "REAL_TIME_FPS", 1e9)  # no machine makes that: this one is "slow"
+    monkeypatch.setattr(model_game, "compute_precision", lambda: decide("bf16", native=False, what="this AVX2 CPU"))
+    for _ in range(2 * model_game.TIMED_STEPS):
+        game.step(np.zeros(25, np.float32))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("play: ") and "frames/s here, below real time" in lines[0]
+    assert "--precision auto: this machine computes faster in fp32" in lines[0]
+    monkeypatch.setattr(model_game, "compute_precision", lambda: decide("auto", native=False, what="this AVX2 CPU"))
+    assert "4.2 frames/s here" in model_game.slow_play_note(4.2) and "--steps 2" in model_game.slow_play_note(4.2)
