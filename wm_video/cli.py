@@ -328,9 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
                 computes=True)
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
-    p.add_argument("--actions", help="JSON lines of actions, one object per frame (import-video's format)")
-    p.add_argument("--policy", choices=["explore"], default="explore",
-                   help="without --actions: the scripted explorer plays the real game (default)")
+    p.add_argument("--actions", help="JSON lines of actions, one object per frame (import-video's format); "
+                   "without it the scripted explorer plays the real game")
     p.add_argument("--frames", type=int, default=200, help="frames to imagine after the prompt")
     p.add_argument("--prompt", default="game:0", help="game:SEED, dataset:DIR:EPISODE or VIDEO.mp4")
     p.add_argument("--compare", action="store_true", help="put the real game beside, under the same actions")
