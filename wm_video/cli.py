@@ -70,7 +70,7 @@ def cmd_record(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     written = record(args.out, args.episodes, args.frames, size=args.size, seed=args.seed, workers=args.workers,
-                     look_around=args.look_around)
+                     look_around=args.look_around, labels=args.labels)
     seconds = time.perf_counter() - start
     frames = len(written) * args.frames
     print(f"{args.out}: recorded {len(written)} episodes, {frames} frames in {seconds:.1f} s "
@@ -138,6 +138,14 @@ def cmd_eval_vae(args: argparse.Namespace) -> None:
     report = evaluate_vae(args.vae, args.data, args.out, max_frames=args.max_frames)
     print(format_report(report))
     print(f"report: {args.out}/report.json, side-by-side: {args.out}/sidebyside.png")
+
+
+def cmd_train_judge(args: argparse.Namespace) -> None:
+    from train.train_judge import JudgeTrainConfig, train_judge
+
+    cfg = JudgeTrainConfig(steps=args.steps, batch_size=args.batch_size)
+    train_judge(args.data, args.heldout, args.out, cfg, command="wm-video " + " ".join(sys.argv[1:]))
+    print(f"{args.out}/judge: the judge, its card and accuracy.json")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -239,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--look-around", type=float, default=0.0,
                    help="share of the player's behaviours that turn a full circle in place (default 0): data "
                         "where places come back into view")
+    p.add_argument("--labels", action="store_true",
+                   help="also record each frame's label map (block, water, sky or HUD per pixel): "
+                        "what `train-judge` learns from")
 
     p = command("import-vpt", cmd_import_vpt, "import OpenAI VPT / MineRL recordings (NAME.mp4 + NAME.jsonl)")
     p.add_argument("src", nargs="+", help="NAME.mp4 files or folders of them")
@@ -295,6 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="held-out image dataset")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--max-frames", type=int, default=512)
+
+    p = command("train-judge", cmd_train_judge, "train the frame judge (per-pixel labels) that eval and "
+                "realism score frames with, on a `record --labels` dataset")
+    p.add_argument("--data", required=True, help="dataset recorded with `record --labels`")
+    p.add_argument("--heldout", required=True, help="another such dataset, of other seeds: the card's accuracy")
+    p.add_argument("--out", required=True, help="run folder: OUT/checkpoint (resumed), the judge in OUT/judge")
+    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--batch-size", type=int, default=16, help="random 64x64 crops per step")
 
     p = command("train", cmd_train, "train the dynamics model on a latent dataset (resumes; accelerate launch)")
     p.add_argument("--data", required=True, help="latent dataset (from encode)")
