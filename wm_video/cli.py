@@ -188,7 +188,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from train.eval_world import EvalConfig, evaluate, format_metrics
     from wm_video.world_model import resolve_model
 
-    cfg = EvalConfig(rollout=rollout_config(args))
+    cfg = EvalConfig(rollout=rollout_config(args), judge=args.judge)
     if args.seeds:
         cfg.seeds = args.seeds
     if args.quick:
@@ -203,6 +203,29 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from train.eval_world import compare_reports, read_report
 
     print(compare_reports(read_report(args.a), read_report(args.b)))
+
+
+def cmd_realism(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from data_tools.dataset import atomic_write
+    from train.eval_judge import realism_of_videos, reference_floor, reference_frames
+    from wm_video.judge import load_judge
+
+    judge = load_judge(args.judge)
+    reference = reference_frames(args.reference)
+    scores = realism_of_videos(judge, args.videos, reference)
+    floor = reference_floor(judge, reference)
+    print(f"reference {args.reference}: {len(reference)} frames; its two halves score {floor:.2f} against each other "
+          "(the floor; every distance grows as the sets shrink)")
+    for video, s in scores.items():
+        print(f"{video}: realism distance {s['realism_distance']:.2f}, sharpness {s['sharpness']:.0%} of the "
+              f"reference's ({s['frames']} frames)")
+    if args.json:
+        atomic_write(Path(args.json), json.dumps({v: {k: s[k] for k in ("realism_distance", "sharpness")}
+                                                  for v, s in scores.items()}, indent=2))
+        print(f"{args.json}: written")
 
 
 def cmd_average(args: argparse.Namespace) -> None:
@@ -355,10 +378,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9016, never trained on)")
     add_rollout_args(p)
     p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
+    p.add_argument("--judge", help="FrameJudge folder for world consistency and realism (default: the shipped one)")
 
     p = command("compare", cmd_compare, "two eval reports of the same seeds side by side, and B - A episode by episode")
     p.add_argument("a", help="report folder (or its metrics.json) of model A, e.g. the shipped model's")
     p.add_argument("b", help="report folder of model B, evaluated on the same seeds")
+
+    p = command("realism", cmd_realism, "score videos' realism (the judge's Frechet distance) and sharpness "
+                "against a dataset's frames")
+    p.add_argument("videos", nargs="+", metavar="VIDEO", help="mp4 or gif files; frames are resized to the "
+                   "reference's size")
+    p.add_argument("--reference", required=True, help="dataset folder whose frames are the real reference "
+                   "(up to 2,000, spread over its episodes)")
+    p.add_argument("--json", help='write {VIDEO: {"realism_distance": D, "sharpness": S}} to this file; sharpness '
+                   "is the median brightness step between neighbouring pixels, video / reference")
+    p.add_argument("--judge", help="FrameJudge folder (default: the shipped one)")
 
     p = command("average", cmd_average, "a model whose DiT weights are a weighted mean of two trained models'")
     p.add_argument("a", help="model folder, e.g. the one B was fine-tuned from; its VAE and latent scaling are kept")

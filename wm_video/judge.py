@@ -32,7 +32,8 @@ class FrameJudge(ModelMixin, ConfigMixin):
     """
 
     @register_to_config
-    def __init__(self, class_names: tuple[str, ...] = ("sky",), channels: tuple[int, ...] = (24, 48, 64, 96)):
+    def __init__(self, class_names: tuple[str, ...] = ("sky",), channels: tuple[int, ...] = (24, 48, 64, 96),
+                 texture_weight: float = 10.0):
         super().__init__()
         c0, c1, c2, c3 = channels
         self.stem = _conv(3, c0, 2)  # 1/2
@@ -53,14 +54,16 @@ class FrameJudge(ModelMixin, ConfigMixin):
         return frames.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
     def _encode(self, x: torch.Tensor) -> list[torch.Tensor]:
-        s0 = self.stem(x)
+        """The first layer's filter responses (before normalisation), then each level's activations."""
+        edges = self.stem[0](x)
+        s0 = self.stem[1:](edges)
         s1 = self.down1(s0)
         s2 = self.down2(s1)
-        return [s0, s1, s2, self.bottom(s2)]
+        return [edges, s0, s1, s2, self.bottom(s2)]
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         x = self._input(frames)
-        s0, s1, s2, b = self._encode(x)
+        _, s0, s1, s2, b = self._encode(x)
 
         def up(low: torch.Tensor, skip: torch.Tensor, conv: nn.Module) -> torch.Tensor:
             return conv(torch.cat([F.interpolate(low, size=skip.shape[-2:], mode="nearest"), skip], 1))
@@ -70,9 +73,14 @@ class FrameJudge(ModelMixin, ConfigMixin):
         return self.refine(torch.cat([h, x], 1))
 
     def features(self, frames: torch.Tensor) -> torch.Tensor:
-        """(B, D) pooled features of the deepest level: mean and spread over the frame of each channel."""
-        b = self._encode(self._input(frames))[-1]
-        return torch.cat([b.mean((2, 3)), b.std((2, 3))], 1)
+        """(B, D) pooled features: the deepest level's mean and spread over the frame per channel (what
+        is where), and the first layer's texture energy per filter (the mean step between neighbouring
+        responses), weighted ``texture_weight``: segmentation learns to see through blur, so the deep
+        features alone barely tell a blurred frame from a sharp one."""
+        edges, *_, b = self._encode(self._input(frames))
+        texture = ((edges[..., 1:, :] - edges[..., :-1, :]).abs().mean((2, 3))
+                   + (edges[..., :, 1:] - edges[..., :, :-1]).abs().mean((2, 3)))
+        return torch.cat([b.mean((2, 3)), b.std((2, 3)), self.config.texture_weight * texture], 1)
 
 
 def load_judge(path: str | Path | None = None) -> FrameJudge:
