@@ -109,3 +109,15 @@ def test_realism_command_writes_json_and_refuses_bad_input(real, tmp_path, capsy
     assert main(["realism", str(tmp_path / "missing.mp4"), "--reference", str(ref)]) == 1
     err = capsys.readouterr().err
     assert "missing.mp4: no such video file" in err and err.count("\n") == 1
+
+
+def test_the_shipped_judge_is_small_safe_and_names_the_games_classes(judge):
+    from wm_video.judge import SHIPPED
+
+    files = [p for p in SHIPPED.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= 2 * 2**20
+    assert not any(p.suffix in (".bin", ".pt", ".pth", ".pkl") for p in files)  # safetensors only
+    assert tuple(judge.config.class_names) == LABEL_NAMES
+    figures = json.loads((SHIPPED / "accuracy.json").read_text())
+    card = (SHIPPED / "README.md").read_text()
+    assert figures["pixel_accuracy"] >= 0.9 and f"{figures['pixel_accuracy']:.1%}" in card

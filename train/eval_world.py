@@ -42,6 +42,7 @@ from tqdm import tqdm
 
 from data_tools.dataset import atomic_write
 from data_tools.game import Game, GameConfig
+from data_tools.game.blocks import LABEL_NAMES
 from data_tools.scripted_player import ScriptedPlayer
 from train.eval_judge import consistency, format_judged, primary_lines, realism, realism_units
 from wm_video.actions import ACTION_INDEX, action_from_dict
@@ -297,6 +298,9 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
                                                                  zip(curves_p, shuffled_p, strict=True)]
                                              for h in (4, 16) if h <= cfg.horizon}
     judge = load_judge(cfg.judge)
+    if tuple(judge.config.class_names) != LABEL_NAMES:
+        raise UserError(f"{cfg.judge or 'the shipped judge'}: labels {judge.config.class_names}, not the game's "
+                        f"{LABEL_NAMES}; train one on this game's `record --labels` data")
     metrics["consistency"] = consistency(judge, fakes, [e.frames[prompt:] for e in episodes],
                                          [e.labels[prompt:] for e in episodes],
                                          [e.frames[prompt - 1] for e in episodes])
