@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from data_tools.dataset import read_episode, read_info
+from data_tools.game import GameConfig
 from data_tools.game.blocks import LABEL_NAMES
-from data_tools.record import record
+from data_tools.record import episode_seed, play_episode, record
 from train.eval_judge import blur, iou_curve
 from train.eval_world import real_episode
 from wm_video.judge import frechet_distance, judge_features, load_judge, mean_iou
@@ -35,6 +36,9 @@ def test_record_labels_round_trip(labelled, tiny_dataset):
     assert info.extra["label_classes"] == list(LABEL_NAMES)
     e = read_episode(labelled / "train", 1)
     assert e.labels.shape == e.frames.shape[:3] and e.labels.dtype == np.uint8
+    again = play_episode(episode_seed(7, 1), 24, GameConfig(width=64, height=64), labels=True)
+    np.testing.assert_array_equal(e.labels, again.labels)  # PNG is lossless; the game deterministic
+    np.testing.assert_array_equal(e.frames, again.frames)
     assert read_episode(tiny_dataset, 0).labels is None  # recorded without: as before
 
 
