@@ -460,8 +460,8 @@ def _plot_consistency(ax, metrics: dict) -> None:
     ax.plot(h, c["real_iou_by_horizon"], label="real frames (ceiling)", linestyle="--", color="green")
     ax.plot(h, c["held_iou_by_horizon"], label="last prompt frame held (floor)", linestyle=":", color="gray")
     ax.set(xlabel="frames after the prompt", ylabel="mean IoU, judge vs the game's labels", ylim=(0, 1),
-           title=f"world consistency; realism distance {r['distance']:.1f} "
-                 f"(real {r['real_floor']:.1f}, blurred {r['blurred_sigma1']:.1f})")
+           title=f"world consistency\nrealism distance {r['distance']:.1f} (real vs real {r['real_floor']:.1f}, "
+                 f"blurred {r['blurred_sigma1']:.1f})")
     ax.legend(fontsize=7)
 
 
