@@ -9,6 +9,8 @@ A dataset is a folder that ``datasets.load_dataset(DIR)`` opens (also with ``str
 Each row holds ``episode_index``, ``frame_index``, ``timestamp`` (s), ``image`` (PNG),
 ``action`` (25 floats, the layout of ``wm_video.actions``, pressed while this frame was on
 screen) and ``pose`` (x, y, z, yaw, pitch of the player; NaN where the source has none).
+Game recordings made with ``record --labels`` add ``label``: a PNG of the frame's label map, one
+uint8 class per pixel, the class names in ``meta/info.json`` under ``extra.label_classes``.
 Shards are written to a temporary name and renamed, so a folder only ever holds whole episodes.
 """
 
@@ -54,8 +56,8 @@ class DatasetError(UserError):
     """A dataset folder that is missing, damaged, or not what was asked for; the message names it."""
 
 
-def features():
-    """The `datasets` schema of one row."""
+def features(labels: bool = False):
+    """The `datasets` schema of one row (with the ``label`` column of a labelled recording)."""
     from datasets import Features, Image, List, Value
 
     return Features({
@@ -65,6 +67,7 @@ def features():
         "image": Image(),
         "action": List(Value("float32"), length=ACTION_DIM),
         "pose": List(Value("float32"), length=len(POSE_NAMES)),
+        **({"label": Value("binary")} if labels else {}),
     })
 
 
@@ -108,6 +111,7 @@ class Episode:
     frames: np.ndarray  # (T, H, W, 3) uint8, RGB
     actions: np.ndarray  # (T, 25) float32
     poses: np.ndarray | None = None  # (T, 5) float32, or None when unknown
+    labels: np.ndarray | None = None  # (T, H, W) uint8 label maps (game recordings with --labels), or None
 
     def __post_init__(self):
         t = len(self.frames)
@@ -117,6 +121,9 @@ class Episode:
             raise ValueError(f"actions must be ({t}, {ACTION_DIM}), got {self.actions.shape}")
         if self.poses is not None and self.poses.shape != (t, len(POSE_NAMES)):
             raise ValueError(f"poses must be ({t}, {len(POSE_NAMES)}), got {self.poses.shape}")
+        if self.labels is not None and (self.labels.shape != self.frames.shape[:3] or self.labels.dtype != np.uint8):
+            raise ValueError(f"labels must be {self.frames.shape[:3]} uint8, got {self.labels.shape} "
+                             f"{self.labels.dtype}")
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -179,7 +186,9 @@ def write_episode(root: str | Path, index: int, episode: Episode, fps: float) ->
         "action": episode.actions.astype(np.float32).tolist(),
         "pose": poses.astype(np.float32).tolist(),
     }
-    return write_shard(root, index, table, features())
+    if episode.labels is not None:
+        table["label"] = [encode_label_png(m) for m in episode.labels]
+    return write_shard(root, index, table, features(labels=episode.labels is not None))
 
 
 def write_shard(root: str | Path, index: int, table: dict, schema) -> Path:
@@ -200,6 +209,21 @@ def encode_png(frame: np.ndarray) -> bytes:
     if not ok:
         raise ValueError("PNG encoding failed")
     return buf.tobytes()
+
+
+def encode_label_png(labels: np.ndarray) -> bytes:
+    """A (H, W) uint8 label map as a lossless grey PNG."""
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(labels), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def decode_label_png(data: bytes) -> np.ndarray:
+    labels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if labels is None or labels.ndim != 2:
+        raise ValueError("not a decodable label map")
+    return labels
 
 
 def decode_png(data: bytes) -> np.ndarray:
@@ -258,21 +282,25 @@ def episode_indices(root: str | Path) -> list[int]:
 
 
 def read_episode(root: str | Path, index: int) -> Episode:
-    """Load episode ``index`` into memory (frames decoded)."""
+    """Load episode ``index`` into memory (frames decoded; label maps too where it has them)."""
     import pyarrow.parquet as pq
 
     paths = episode_paths(root)
     if index not in paths:
         raise DatasetError(f"{root}: no episode {index} (it has {len(paths)}: {_ranges(sorted(paths))})")
     try:
-        table = pq.read_table(paths[index], columns=["frame_index", "image", "action", "pose"]).to_pydict()
+        columns = ["frame_index", "image", "action", "pose"]
+        if "label" in pq.read_schema(paths[index]).names:
+            columns.append("label")
+        table = pq.read_table(paths[index], columns=columns).to_pydict()
         order = np.argsort(table["frame_index"])
         frames = decode_pngs(table["image"][i]["bytes"] for i in order)
+        labels = np.stack([decode_label_png(table["label"][i]) for i in order]) if "label" in table else None
     except Exception as e:
         raise DatasetError(f"{paths[index]}: cannot read episode ({e})") from None
     actions = np.asarray(table["action"], dtype=np.float32)[order]
     poses = np.asarray(table["pose"], dtype=np.float32)[order]
-    return Episode(frames=frames, actions=actions, poses=None if np.isnan(poses).all() else poses)
+    return Episode(frames=frames, actions=actions, poses=None if np.isnan(poses).all() else poses, labels=labels)
 
 
 def read_actions(root: str | Path) -> tuple[np.ndarray, np.ndarray]:

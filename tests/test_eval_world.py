@@ -134,14 +134,25 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     assert json.loads((tmp_path / "report" / "metrics.json").read_text())["vae"]["psnr"] == m["vae"]["psnr"]
     assert all(s in format_metrics(m) for s in ("teacher-forced", "number keys", "place (use)", "break (attack)"))
     assert "no press that shows on these seeds" in format_metrics(m) and "nan" not in format_metrics(m)  # no attack
+    c, r = m["consistency"], m["realism"]  # the judge's scores, with their real-game ceiling and floor
+    assert len(c["iou_by_horizon"]) == len(c["held_iou_by_horizon"]) == 16 and np.shape(c["iou_by_episode"]) == (2, 16)
+    assert all(0 <= c[k] <= 1 for k in ("iou@1", "iou@16", "real_iou", "held_iou@16"))
+    assert min(r["distance"], r["real_floor"], r["blurred_sigma1"], r["distance_se"]) >= 0
+    assert all(s in format_metrics(m) for s in ("world consistency", "real frames (ceiling)", "realism distance",
+                                                "real blurred sigma 1 px"))
+    assert len(m["controllability_by_episode"]["delta_psnr@16"]) == 2
 
     # Comparing two reports of the same episodes: B - A per episode, with its standard error.
     same = compare_reports(read_report(tmp_path / "report"), m)
     assert "horizon 1        +0.00 ± 0.00 dB" in same and "horizon 16       +0.00 ± 0.00 dB" in same
+    assert same.index("realism distance") < same.index("world consistency @16") < same.index("VAE PSNR")
+    assert "world consistency @64 (IoU)" in same and "(not in both reports)" in same  # a 16-frame horizon
     better = json.loads(json.dumps(m))
     better["autoregressive"]["psnr_by_episode"] = (np.asarray(m["autoregressive"]["psnr_by_episode"]) + 1).tolist()
     better["revisiting"]["psnr_by_episode"] = [v - 0.5 for v in m["revisiting"]["psnr_by_episode"]]
     assert "horizon 4        +1.00 ± 0.00 dB" in compare_reports(m, better)
+    better["consistency"]["iou_by_episode"] = (np.asarray(m["consistency"]["iou_by_episode"]) + 0.1).tolist()
+    assert "+0.100 ± 0.000" in compare_reports(m, better).split("world consistency @16 (IoU)")[1].split("\n")[0]
     assert "revisiting, B - A over the same 2 episodes: -0.50 ± 0.00 dB" in compare_reports(m, better)
     better["stability"]["in_range_by_rollout"] = [[v - 0.1 for v in r] for r in m["stability"]["in_range_by_rollout"]]
     n = m["stability"]["rollouts"]

@@ -131,3 +131,32 @@ def test_world_edits_survive_chunks_unloading_and_reloading():
     game.world.ensure_loaded(x + 2000, z)  # far away: the ring buffer reuses these slots
     game.world.ensure_loaded(x, z)
     assert game.world.get(x, y, z) == B.BRICKS
+
+
+def test_label_maps_are_deterministic_and_leave_the_frames_as_they_were():
+    from data_tools.game.raycast import render_view
+
+    g = Game(7, SMALL)
+    g.reset()
+    run(g, scripted_actions(20))
+    frame, labels = g.render(), g.labels()
+    p, cfg = g.player, g.config
+    bare = np.empty_like(frame)  # the same view drawn without labels (no attack held: no cracks)
+    target = np.array(g.target()[0] if g.target() else (0, -1, 0))
+    render_view(bare, g.world.blocks, cfg.world.height, g.world.mask, g._mip_rgb, g._mip_opaque, B.BLOCK_FACES,
+                *p.eye, p.yaw, p.pitch, cfg.fov, cfg.fog_start, cfg.fog_end, target, 0.0, g._sun,
+                np.zeros((0, 0), np.uint8))
+    g.hud.draw(bare, p.slot)
+    np.testing.assert_array_equal(frame, bare)
+    assert labels.shape == frame.shape[:2] and labels.max() < len(B.LABEL_NAMES)
+    h = Game(7, SMALL)
+    h.reset()
+    run(h, scripted_actions(20))
+    np.testing.assert_array_equal(labels, h.labels())
+    hud = labels == B.HUD_LABEL
+    assert hud[g.hud.top:].any() and hud[SMALL.height // 2, SMALL.width // 2]
+    # Looking straight up shows sky above; straight down, the ground the player stands on.
+    g.step(action_from_dict({"camera.pitch": -90.0}))
+    assert (g.labels()[: SMALL.height // 4] == B.SKY_LABEL).mean() > 0.9
+    g.step(action_from_dict({"camera.pitch": 180.0}))
+    assert (g.labels()[: SMALL.height // 4] == B.SKY_LABEL).mean() < 0.1

@@ -20,7 +20,10 @@ under the same actions (the scripted explorer's), on seeds never used in trainin
 * revisiting: after turning 360 degrees in place, PSNR of the frame against the one before, and
   against the other seeds' frames before their turns (what a frame that remembers nothing scores,
   higher the blurrier it is): the margin between the two is what memory adds;
-* speed: frames/s and 90th-percentile latency of the engine.
+* speed: frames/s and 90th-percentile latency of the engine;
+* what a player sees, scored by the FrameJudge (train/eval_judge.py): world consistency (its labels
+  of imagined frames against the game's true labels, by horizon) and realism (the Frechet distance of
+  its features, imagined against real frames), each beside the real game's own score.
 """
 
 from __future__ import annotations
@@ -39,10 +42,13 @@ from tqdm import tqdm
 
 from data_tools.dataset import atomic_write
 from data_tools.game import Game, GameConfig
+from data_tools.game.blocks import LABEL_NAMES
 from data_tools.scripted_player import ScriptedPlayer
+from train.eval_judge import consistency, format_judged, primary_lines, realism, realism_units
 from wm_video.actions import ACTION_INDEX, action_from_dict
 from wm_video.errors import UserError
-from wm_video.metrics import psnr, ssim
+from wm_video.judge import load_judge
+from wm_video.metrics import psnr, sharpness, ssim
 from wm_video.precision import compute_precision
 from wm_video.rollout import RolloutConfig, WorldSession
 from wm_video.video import write_video
@@ -62,23 +68,26 @@ class EvalConfig:
     idm_frames: int = 400  # real frames per IDM training seed
     idm_steps: int = 600
     rollout: RolloutConfig = field(default_factory=RolloutConfig)  # the sampler: steps, guidance, ...
+    judge: str | None = None  # the FrameJudge folder for consistency and realism (default: the shipped one)
 
 
 @dataclass
 class Episode:
     frames: np.ndarray  # (T, H, W, 3): prompt then horizon frames
     actions: np.ndarray  # (T, 25): pressed on each frame
+    labels: np.ndarray | None = None  # (T, H, W): the game's label maps (data_tools.game.blocks.LABEL_NAMES)
 
 
 def real_episode(seed: int, frames: int, size: tuple[int, int]) -> Episode:
-    """The scripted explorer in the real game: frames and the action pressed on each."""
+    """The scripted explorer in the real game: frames, their true label maps and the action pressed on each."""
     game, player = Game(seed, replace(GameConfig(), width=size[0], height=size[1])), ScriptedPlayer(seed)
-    out, actions = [game.reset()], []
+    out, labels, actions = [game.reset()], [game.labels()], []
     while len(out) < frames:
         actions.append(player.act(game))
         out.append(game.step(actions[-1]))
+        labels.append(game.labels())
     actions.append(player.act(game))
-    return Episode(np.stack(out), np.stack(actions))
+    return Episode(np.stack(out), np.stack(actions), np.stack(labels))
 
 
 def to_unit(frames: np.ndarray) -> torch.Tensor:
@@ -232,13 +241,6 @@ def block_key_trial(session: WorldSession, episode: Episode, seed: int, prompt: 
     return None
 
 
-def sharpness(frames: np.ndarray) -> np.ndarray:
-    """Per frame: the mean brightness step between neighbouring pixels, in 0..255. Blur lowers it, and
-    a blurred frame can keep a real frame's colours and contrast: the range check above misses it."""
-    g = frames.astype(np.float32).mean(-1)
-    return (np.abs(np.diff(g, axis=1)).mean((1, 2)) + np.abs(np.diff(g, axis=2)).mean((1, 2))) / 2
-
-
 def frame_statistics(frames: np.ndarray) -> np.ndarray:
     """Per frame: the ``STATISTICS``, mean of each colour channel and the overall contrast (std), in 0..255."""
     f = frames.reshape(len(frames), -1, 3).astype(np.float32)
@@ -293,6 +295,16 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
                                  "still_psnr_by_horizon": curve_still.round(3).tolist()}
     metrics["controllability"] = {f"delta_psnr@{h}": float(curve_p[h - 1] - curve_shuffled[h - 1])
                                   for h in (4, 16) if h <= cfg.horizon}
+    metrics["controllability_by_episode"] = {f"delta_psnr@{h}": [round(float(p[h - 1] - q[h - 1]), 3) for p, q in
+                                                                 zip(curves_p, shuffled_p, strict=True)]
+                                             for h in (4, 16) if h <= cfg.horizon}
+    judge = load_judge(cfg.judge)
+    if tuple(judge.config.class_names) != LABEL_NAMES:
+        raise UserError(f"{cfg.judge or 'the shipped judge'}: labels {judge.config.class_names}, not the game's "
+                        f"{LABEL_NAMES}; train one on this game's `record --labels` data")
+    metrics["consistency"] = consistency(judge, fakes, [e.frames[prompt:] for e in episodes],
+                                         [e.labels[prompt:] for e in episodes],
+                                         [e.frames[prompt - 1] for e in episodes])
 
     # 5. action following, judged by an inverse dynamics model trained on real pairs
     idm = train_idm([real_episode(s, cfg.idm_frames, size) for s in tqdm(cfg.idm_seeds, desc="IDM data")],
@@ -347,6 +359,9 @@ def evaluate(model: str | Path, out: str | Path, cfg: EvalConfig) -> dict:
                             "last_window_in_range": float(windows[-1].mean()), "all_in_range": float(inside.mean()),
                             "real_in_range": float(real_inside.mean()),
                             "statistic": "mean RGB and contrast inside the 1st-99th percentile of real frames"}
+
+    metrics["realism"] = realism(judge, *realism_units(long_fake, [e.frames[prompt:] for e in long_real], fakes,
+                                                       [e.frames[prompt:] for e in episodes]))
 
     # 7. revisiting: turn 360 degrees in place
     # Against the other seeds' views too: an imagined frame that remembers nothing scores that much,
@@ -407,7 +422,7 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
                   prompt, fps) -> None:
     plt = _pyplot()
     out.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(1, 3, figsize=(16, 4))
+    fig, ax = plt.subplots(1, 4, figsize=(21, 4))
     h = np.arange(1, len(curve) + 1)
     ax[0].plot(h, curve, label="true actions")
     ax[0].plot(h, curve_shuffled, label="shuffled actions", linestyle="--")
@@ -429,6 +444,7 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
     ax[2].set(xlabel="frames (100-frame windows)", ylabel="share of frames in range; sharpness ratio",
               ylim=(-0.05, 1.05), title="long rollouts: in the real range, and sharpness")
     ax[2].legend(fontsize=7)
+    _plot_consistency(ax[3], metrics)
     fig.tight_layout()
     _save_figure(fig, out / "plots.png")
     real = episode.frames[prompt:]
@@ -436,6 +452,19 @@ def _write_report(out: Path, metrics: dict, curve, curve_shuffled, curve_still, 
     video = [np.concatenate([r, divider, f], axis=1) for r, f in zip(real, imagined, strict=True)]
     write_video(out / "real_vs_imagined.mp4", [np.repeat(np.repeat(v, 2, 0), 2, 1) for v in video], fps=fps)
     atomic_write(out / "metrics.json", json.dumps(metrics, indent=2))
+
+
+def _plot_consistency(ax, metrics: dict) -> None:
+    """World consistency by horizon, between its ceiling and floor; realism in the title."""
+    c, r = metrics["consistency"], metrics["realism"]
+    h = np.arange(1, len(c["iou_by_horizon"]) + 1)
+    ax.plot(h, c["iou_by_horizon"], label="imagined")
+    ax.plot(h, c["real_iou_by_horizon"], label="real frames (ceiling)", linestyle="--", color="green")
+    ax.plot(h, c["held_iou_by_horizon"], label="last prompt frame held (floor)", linestyle=":", color="gray")
+    ax.set(xlabel="frames after the prompt", ylabel="mean IoU, judge vs the game's labels", ylim=(0, 1),
+           title=f"world consistency\nrealism distance {r['distance']:.1f} (real vs real {r['real_floor']:.1f}, "
+                 f"blurred {r['blurred_sigma1']:.1f})")
+    ax.legend(fontsize=7)
 
 
 def _write_contact_sheet(path: Path, rollouts: list[np.ndarray], inside: np.ndarray, columns: int = 20) -> None:
@@ -517,7 +546,8 @@ def read_report(path: str | Path) -> dict:
 
 
 def compare_reports(a: dict, b: dict) -> str:
-    """B against A: the headline figures side by side, and B - A in autoregressive PSNR episode by
+    """B against A: the ship rule's primary scores first, with standard errors (train.eval_judge), then
+    the headline figures side by side, and B - A in autoregressive PSNR episode by
     episode (both models imagined the same episodes, so the difference is far less noisy than
     either mean), with its standard error."""
     if a["config"]["seeds"] != b["config"]["seeds"]:
@@ -531,7 +561,9 @@ def compare_reports(a: dict, b: dict) -> str:
     def row(name: str, f) -> str:
         return f"  {name:<34}{f(a):>9.2f}{f(b):>9.2f}{f(b) - f(a):>+9.2f}"
 
-    lines = [f"A {a['model']}", f"B {b['model']}", f"  {'':<34}{'A':>9}{'B':>9}{'B - A':>9}",
+    lines = [f"A {a['model']}", f"B {b['model']}", *primary_lines(a, b),
+             "  guards: stability (frames in range) and frames/s below; PSNR and SSIM are reported, not a veto",
+             f"  {'':<34}{'A':>9}{'B':>9}{'B - A':>9}",
              row("VAE PSNR (dB)", lambda m: m["vae"]["psnr"]),
              row("teacher-forced PSNR (dB)", lambda m: m["teacher_forced"]["psnr"]),
              *(row(f"controllability @{k.split('@')[1]} (dB)", lambda m, k=k: m["controllability"][k])
@@ -599,6 +631,7 @@ def format_metrics(m: dict) -> str:
         f"SSIM {tf['ssim']:.3f}  (last frame copied: {tf['copy_last_frame_psnr']:.2f} dB)",
         "  autoregressive PSNR       " + "  ".join(f"{h}: {ar[f'psnr@{h}']:.2f} ± {sem[h - 1]:.2f}" for h in horizons),
         f"    last prompt frame held  {still}",
+        *format_judged(m),
         "  controllability           " + "  ".join(f"dPSNR@{k.split('@')[1]}: {v:+.2f} dB"
                                                      for k, v in m["controllability"].items()),
         f"  action following (IDM)    {m['action_following']['idm_accuracy_imagined']:.2f} imagined vs "

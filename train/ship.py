@@ -19,6 +19,17 @@ from .eval_world import BLOCK_JUDGED, BLOCK_KEYS, memory_margin, standard_error
 
 MAX_BYTES = 40 * 1024 * 1024
 
+SHIP_RULE = """## When a new model replaces this one
+
+A new model replaces the shipped one when, evaluated on the same seeds (`wm-video eval`, then
+`wm-video compare reports/default reports/new`), it is better beyond the noise `compare` reports
+(B - A more than twice its standard error) on the primary scores and not worse on the guards.
+Primary scores: realism distance (lower is better), world consistency at 16 and 64 frames, and
+controllability. Guards: long-rollout stability (frames in the real range) and frames/s. PSNR and
+SSIM stay in the report; they are no longer a veto. `compare` prints the primary scores first,
+with their standard errors.
+"""
+
 
 def ship(model: str | Path, metrics: str | Path, history: str, dest: Path = DEFAULT_MODEL) -> Path:
     """Save ``model`` in bf16 to ``dest`` with a README model card built from ``metrics`` (metrics.json)."""
@@ -31,6 +42,21 @@ def ship(model: str | Path, metrics: str | Path, history: str, dest: Path = DEFA
     atomic_write(dest / "README.md", model_card(world, report, history, size))
     atomic_write(dest / "metrics.json", json.dumps(report, indent=2))
     return dest
+
+
+def judged_rows(m: dict) -> list[tuple[str, str, str]]:
+    """The card's rows for world consistency and realism (none where the report is older than them)."""
+    rows = []
+    if c := m.get("consistency"):
+        rows.append(("world consistency (judge's IoU) at 16 / 64 frames (held last frame; real frames)",
+                     " / ".join(f"{c[f'iou@{h}']:.3f}" if f"iou@{h}" in c else "-" for h in (16, 64))
+                     + " (" + " / ".join(f"{c[f'held_iou@{h}']:.3f}" if f"held_iou@{h}" in c else "-"
+                                         for h in (16, 64)) + f"; {c['real_iou']:.3f})", "towards the real frames'"))
+    if r := m.get("realism"):
+        rows.append(("realism distance (real vs real; real blurred sigma 1)",
+                     f"{r['distance']:.2f} ± {r['distance_se']:.2f} ({r['real_floor']:.2f}; {r['blurred_sigma1']:.2f})",
+                     "towards real vs real"))
+    return rows
 
 
 def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
@@ -65,6 +91,7 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
          f"the real game's frames: {st['real_in_range']:.0%}" if "real_in_range" in st else ""),
         ("revisiting (PSNR after a 360-degree turn)", f"{m['revisiting']['psnr_after_360']:.2f} dB"
          + (f" ({margin})" if (margin := memory_margin(m["revisiting"])) else ""), ""),
+        *judged_rows(m),
         ("speed (frames/s, p90 latency)", f"{m['speed']['fps']:.1f}, {m['speed']['latency_p90_ms']:.0f} ms",
          ">= 20 fps"),
     ]
@@ -92,4 +119,5 @@ A world model of the built-in Minecraft-like game at {world.info.width}x{world.i
 {table}
 
 ± is the standard error of the mean over the episodes.
-"""
+
+{SHIP_RULE}"""

@@ -72,7 +72,7 @@ def cmd_record(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     written = record(args.out, args.episodes, args.frames, size=args.size, seed=args.seed, workers=args.workers,
-                     look_around=args.look_around)
+                     look_around=args.look_around, labels=args.labels)
     seconds = time.perf_counter() - start
     frames = len(written) * args.frames
     print(f"{args.out}: recorded {len(written)} episodes, {frames} frames in {seconds:.1f} s "
@@ -142,6 +142,14 @@ def cmd_eval_vae(args: argparse.Namespace) -> None:
     print(f"report: {args.out}/report.json, side-by-side: {args.out}/sidebyside.png")
 
 
+def cmd_train_judge(args: argparse.Namespace) -> None:
+    from train.train_judge import JudgeTrainConfig, train_judge
+
+    cfg = JudgeTrainConfig(steps=args.steps, batch_size=args.batch_size, blur_share=args.blur_share)
+    train_judge(args.data, args.heldout, args.out, cfg, command="wm-video " + " ".join(sys.argv[1:]))
+    print(f"{args.out}/judge: the judge, its card and accuracy.json")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from train.configs import load_config
     from train.train_dit import train_dit
@@ -182,7 +190,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from train.eval_world import EvalConfig, evaluate, format_metrics
     from wm_video.world_model import resolve_model
 
-    cfg = EvalConfig(rollout=rollout_config(args))
+    cfg = EvalConfig(rollout=rollout_config(args), judge=args.judge)
     if args.seeds:
         cfg.seeds = args.seeds
     if args.quick:
@@ -197,6 +205,29 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from train.eval_world import compare_reports, read_report
 
     print(compare_reports(read_report(args.a), read_report(args.b)))
+
+
+def cmd_realism(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from data_tools.dataset import atomic_write
+    from train.eval_judge import realism_of_videos, reference_floor, reference_frames
+    from wm_video.judge import load_judge
+
+    judge = load_judge(args.judge)
+    reference = reference_frames(args.reference)
+    scores = realism_of_videos(judge, args.videos, reference)
+    floor = reference_floor(judge, reference)
+    print(f"reference {args.reference}: {len(reference)} frames; its two halves score {floor:.2f} against each other "
+          "(the floor; every distance grows as the sets shrink)")
+    for video, s in scores.items():
+        print(f"{video}: realism distance {s['realism_distance']:.2f}, sharpness {s['sharpness']:.0%} of the "
+              f"reference's ({s['frames']} frames)")
+    if args.json:
+        atomic_write(Path(args.json), json.dumps({v: {k: s[k] for k in ("realism_distance", "sharpness")}
+                                                  for v, s in scores.items()}, indent=2))
+        print(f"{args.json}: written")
 
 
 def cmd_average(args: argparse.Namespace) -> None:
@@ -244,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--look-around", type=float, default=0.0,
                    help="share of the player's behaviours that turn a full circle in place (default 0): data "
                         "where places come back into view")
+    p.add_argument("--labels", action="store_true",
+                   help="also record each frame's label map (block, water, sky or HUD per pixel): "
+                        "what `train-judge` learns from")
 
     p = command("import-vpt", cmd_import_vpt, "import OpenAI VPT / MineRL recordings (NAME.mp4 + NAME.jsonl)")
     p.add_argument("src", nargs="+", help="NAME.mp4 files or folders of them")
@@ -303,6 +337,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--max-frames", type=int, default=512)
 
+    p = command("train-judge", cmd_train_judge, "train the frame judge (per-pixel labels) that eval and "
+                "realism score frames with, on a `record --labels` dataset")
+    p.add_argument("--data", required=True, help="dataset recorded with `record --labels`")
+    p.add_argument("--heldout", required=True, help="another such dataset, of other seeds: the card's accuracy")
+    p.add_argument("--out", required=True, help="run folder: OUT/checkpoint (resumed), the judge in OUT/judge")
+    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--batch-size", type=int, default=16, help="random 64x64 crops per step")
+    p.add_argument("--blur-share", type=float, default=0.0, help="share of crops blurred by a Gaussian of sigma "
+                   "0.3-1.5 px (default 0: a judge so trained labelled blurred frames better than sharp ones)")
+
     p = command("train", cmd_train, "train the dynamics model on a latent dataset (resumes; accelerate launch)",
                 computes=True)
     p.add_argument("--data", required=True, help="latent dataset (from encode)")
@@ -344,10 +388,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, nargs="+", help="game seeds (default: 9001-9016, never trained on)")
     add_rollout_args(p)
     p.add_argument("--quick", action="store_true", help="shorter horizons and rollouts, for a first look")
+    p.add_argument("--judge", help="FrameJudge folder for world consistency and realism (default: the shipped one)")
 
     p = command("compare", cmd_compare, "two eval reports of the same seeds side by side, and B - A episode by episode")
     p.add_argument("a", help="report folder (or its metrics.json) of model A, e.g. the shipped model's")
     p.add_argument("b", help="report folder of model B, evaluated on the same seeds")
+
+    p = command("realism", cmd_realism, "score videos' realism (the judge's Frechet distance) and sharpness "
+                "against a dataset's frames")
+    p.add_argument("videos", nargs="+", metavar="VIDEO", help="mp4 or gif files; frames are resized to the "
+                   "reference's size")
+    p.add_argument("--reference", required=True, help="dataset folder whose frames are the real reference "
+                   "(up to 2,000, spread over its episodes)")
+    p.add_argument("--json", help='write {VIDEO: {"realism_distance": D, "sharpness": S}} to this file; sharpness '
+                   "is the median brightness step between neighbouring pixels, video / reference")
+    p.add_argument("--judge", help="FrameJudge folder (default: the shipped one)")
 
     p = command("average", cmd_average, "a model whose DiT weights are a weighted mean of two trained models'")
     p.add_argument("a", help="model folder, e.g. the one B was fine-tuned from; its VAE and latent scaling are kept")

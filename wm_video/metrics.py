@@ -1,7 +1,8 @@
-"""Image quality measures on frames in [0, 1], shaped (B, 3, H, W): PSNR and SSIM."""
+"""Image quality measures on frames in [0, 1], shaped (B, 3, H, W): PSNR and SSIM; and sharpness of uint8 frames."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -34,3 +35,10 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     c1, c2 = 0.01**2, 0.03**2
     s = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return s.flatten(1).mean(1)
+
+
+def sharpness(frames: np.ndarray) -> np.ndarray:
+    """Per frame of (N, H, W, 3) uint8: the mean brightness step between neighbouring pixels, in 0..255.
+    Blur lowers it, and a blurred frame can keep a real frame's colours and contrast."""
+    g = frames.astype(np.float32).mean(-1)
+    return (np.abs(np.diff(g, axis=1)).mean((1, 2)) + np.abs(np.diff(g, axis=2)).mean((1, 2))) / 2

@@ -10,6 +10,11 @@ BLOCK_NAMES = ("air", "grass", "dirt", "stone", "sand", "water", "log", "leaves"
                "cobblestone", "bricks")
 NUM_BLOCKS = len(BLOCK_NAMES)
 
+# Classes of the label map the game renders beside each frame: what each pixel shows. Block ids keep
+# their value (air is never drawn, so 0 means sky) and the heads-up display comes after them.
+SKY_LABEL, HUD_LABEL = AIR, NUM_BLOCKS
+LABEL_NAMES = ("sky",) + BLOCK_NAMES[1:] + ("hud",)
+
 # What the nine hotbar slots hold, as in a creative-mode hotbar.
 HOTBAR_BLOCKS = (GRASS, DIRT, STONE, SAND, LOG, LEAVES, PLANKS, COBBLESTONE, BRICKS)
 

@@ -75,6 +75,7 @@ class Game:
         self._mip_rgb, self._mip_opaque = B.make_mipmaps(self._textures, opaque)
         self._sun = sun_direction()
         self.hud = Hud(self.config.width, self.config.height, self._textures)
+        self._labels = np.zeros((self.config.height, self.config.width), dtype=np.uint8)
         self.world: World
         self.player: Player
         self.reset()
@@ -127,6 +128,13 @@ class Game:
             self.config.reach)
         return ((bx, by, bz), (px, py, pz)) if found else None
 
+    def labels(self) -> np.ndarray:
+        """The label map of the last frame rendered: (H, W) uint8, one ``blocks.LABEL_NAMES`` class per pixel.
+
+        Exact ground truth of what the player sees (the ray marcher knows what it hit), drawn with each frame.
+        """
+        return self._labels.copy()
+
     def render(self) -> np.ndarray:
         cfg, p = self.config, self.player
         frame = np.empty((cfg.height, cfg.width, 3), dtype=np.uint8)
@@ -137,8 +145,9 @@ class Game:
             crack = self._break_progress / max(1, B.HARDNESS[self.world.get(*picked[0])])
         render_view(frame, self.world.blocks, cfg.world.height, self.world.mask, self._mip_rgb,
                     self._mip_opaque, B.BLOCK_FACES, *p.eye, p.yaw, p.pitch, cfg.fov, cfg.fog_start,
-                    cfg.fog_end, target, crack, self._sun)
+                    cfg.fog_end, target, crack, self._sun, self._labels)
         self.hud.draw(frame, p.slot)
+        self.hud.draw_labels(self._labels)
         return frame
 
     # -- one tick, in order -----------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blocks import BLOCK_FACES, HOTBAR_BLOCKS
+from .blocks import BLOCK_FACES, HOTBAR_BLOCKS, HUD_LABEL
 
 
 class Hud:
@@ -34,3 +34,10 @@ class Hud:
         cy, cx, a = self.height // 2, self.width // 2, self.arm
         for region in (frame[cy, cx - a:cx + a + 1], frame[cy - a:cy + a + 1, cx]):
             region[...] = 255 - region  # Minecraft inverts what lies under the crosshair
+
+    def draw_labels(self, labels: np.ndarray) -> None:
+        """Mark in place the pixels ``draw`` covers (the whole hotbar and the crosshair) as HUD."""
+        s, cy, cx, a = self.slot, self.height // 2, self.width // 2, self.arm
+        labels[self.top:self.top + s, self.left:self.left + 9 * s] = HUD_LABEL
+        labels[cy, cx - a:cx + a + 1] = HUD_LABEL
+        labels[cy - a:cy + a + 1, cx] = HUD_LABEL
