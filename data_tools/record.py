@@ -1,4 +1,4 @@
-"""Record the scripted player in the built-in game into a dataset; resumable episode by episode."""
+"""The scripted player in the built-in game: one episode played (``play``), and datasets recorded from it."""
 
 from __future__ import annotations
 
