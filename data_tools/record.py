@@ -1,4 +1,4 @@
-"""Record the scripted player in the built-in game into a dataset; resumable episode by episode."""
+"""The scripted player in the built-in game: one episode played (``play``), and datasets recorded from it."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from wm_video.actions import ACTION_DIM
 from wm_video.errors import UserError
 
-from .dataset import DatasetInfo, Episode, open_for_recording, write_episode
+from .dataset import POSE_NAMES, DatasetInfo, Episode, open_for_recording, write_episode
 from .game import FPS, GAME_VERSION, Game, GameConfig
 from .game.blocks import LABEL_NAMES
 from .scripted_player import ScriptedPlayer
@@ -25,15 +26,14 @@ def episode_seed(seed: int, episode: int) -> int:
     return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
 
 
-def play_episode(seed: int, frames: int, config: GameConfig, look_around: float = 0.0,
-                 on_frame: Callable[[], None] | None = None, labels: bool = False) -> Episode:
-    """Run the scripted player for ``frames`` frames in a world made from ``seed`` (with label maps if asked)."""
-    game = Game(seed, config)
-    player = ScriptedPlayer(seed, look_around)
-    images = np.empty((frames, config.height, config.width, 3), dtype=np.uint8)
-    maps = np.empty((frames, config.height, config.width), dtype=np.uint8) if labels else None
-    actions = np.empty((frames, 25), dtype=np.float32)
-    poses = np.empty((frames, 5), dtype=np.float32)
+def play(game: Game, player: ScriptedPlayer, frames: int, labels: bool = False,
+         on_frame: Callable[[], None] | None = None) -> Episode:
+    """Reset ``game`` and let ``player`` play ``frames`` frames; row t of each array is frame t's
+    (its action: the one pressed while it was on screen). The game is left on the last frame."""
+    images = np.empty((frames, game.config.height, game.config.width, 3), dtype=np.uint8)
+    maps = np.empty((frames, game.config.height, game.config.width), dtype=np.uint8) if labels else None
+    actions = np.empty((frames, ACTION_DIM), dtype=np.float32)
+    poses = np.empty((frames, len(POSE_NAMES)), dtype=np.float32)
     images[0] = game.reset()
     for t in range(frames):
         if maps is not None:
@@ -45,6 +45,12 @@ def play_episode(seed: int, frames: int, config: GameConfig, look_around: float 
         if on_frame:
             on_frame()
     return Episode(frames=images, actions=actions, poses=poses, labels=maps)
+
+
+def play_episode(seed: int, frames: int, config: GameConfig, look_around: float = 0.0,
+                 on_frame: Callable[[], None] | None = None, labels: bool = False) -> Episode:
+    """The scripted player for ``frames`` frames in a world made from ``seed`` (with label maps if asked)."""
+    return play(Game(seed, config), ScriptedPlayer(seed, look_around), frames, labels, on_frame)
 
 
 def _record_one(out: str, index: int, seed: int, frames: int, config: GameConfig, look_around: float,

@@ -14,11 +14,10 @@ from wm_video.actions import action_to_dict
 from wm_video.precision import compute_precision
 from wm_video.rollout import RolloutConfig, WorldSession
 from wm_video.video import write_video
-from wm_video.world_model import WorldModel
+from wm_video.world_model import PROMPT_FRAMES, WorldModel
 
 from .prompts import make_prompt
 
-PROMPT_FRAMES = 8
 REAL_TIME_FPS = 10  # below this, play no longer feels like a game: say so, once
 TIMED_STEPS = 20  # the first second or two of play
 

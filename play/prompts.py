@@ -9,6 +9,7 @@ import numpy as np
 from data_tools.dataset import read_episode
 from data_tools.game import Game, GameConfig
 from data_tools.importing import fit_frame
+from data_tools.record import play
 from data_tools.scripted_player import ScriptedPlayer
 from wm_video.actions import ACTION_DIM
 from wm_video.errors import UserError
@@ -19,8 +20,8 @@ from wm_video.world_model import WorldModel
 @dataclass
 class Prompt:
     frames: np.ndarray  # (P, H, W, 3) uint8
-    actions: np.ndarray  # (P, 25): pressed on each prompt frame
-    game: Game | None = None  # the real game, positioned at the last prompt frame
+    actions: np.ndarray  # (P, 25): pressed on each prompt frame; the last is the first one rendered
+    game: Game | None = None  # the real game, on the last prompt frame (its action not yet played)
     player: ScriptedPlayer | None = None
     recorded: tuple[np.ndarray, np.ndarray] | None = None  # a dataset's frames and actions after the prompt
 
@@ -32,12 +33,8 @@ def make_prompt(spec: str, world: WorldModel, length: int) -> Prompt:
         seed = _int(spec[5:], spec)
         game = Game(seed, replace(GameConfig(), width=w, height=h))
         player = ScriptedPlayer(seed)
-        frames, actions = [game.reset()], []
-        while len(frames) < length:
-            actions.append(player.act(game))
-            frames.append(game.step(actions[-1]))
-        actions.append(np.zeros(ACTION_DIM, np.float32))  # the last frame's action is the first one rendered
-        return Prompt(np.stack(frames), np.stack(actions), game=game, player=player)
+        played = play(game, player, length)
+        return Prompt(played.frames, played.actions, game=game, player=player)
     if spec.startswith("dataset:"):
         root, _, episode = spec[8:].rpartition(":")
         ep = read_episode(root, _int(episode, spec))

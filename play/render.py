@@ -18,7 +18,7 @@ from data_tools.importing import named_actions, read_jsonl
 from wm_video.errors import UserError
 from wm_video.rollout import RolloutConfig, WorldSession
 from wm_video.video import write_video
-from wm_video.world_model import WorldModel
+from wm_video.world_model import PROMPT_FRAMES, WorldModel
 
 from .prompts import Prompt, make_prompt
 
@@ -38,9 +38,10 @@ def action_stream(prompt: Prompt, actions_file: str | None,
         for i in range(n):
             yield recorded_actions[i], real[i]
     elif prompt.game is not None:
+        a = prompt.actions[-1]  # the player's action on the last prompt frame
         for _ in range(frames):
-            a = prompt.player.act(prompt.game)
             yield a, prompt.game.step(a)
+            a = prompt.player.act(prompt.game)
     else:
         raise UserError("a video prompt needs --actions FILE.jsonl (its actions are unknown)")
 
@@ -49,7 +50,7 @@ def render(model: str | Path, out: str | Path, *, prompt: str = "game:0", action
            frames: int = 200, compare: bool = False, upscale: int = 2, rollout: RolloutConfig | None = None) -> int:
     world = WorldModel.load(model)
     session = WorldSession(world, rollout)
-    p = make_prompt(prompt, world, length=min(8, session.rollout.window - 1))
+    p = make_prompt(prompt, world, length=min(PROMPT_FRAMES, session.rollout.window - 1))
     if compare and p.game is None and p.recorded is None:
         raise UserError("--compare needs a game:SEED or dataset:DIR:EPISODE prompt (a real game to compare with)")
     session.reset(p.frames, p.actions)

@@ -1,4 +1,4 @@
-"""The pygame window: poll input, step the world, draw, tick. Serves the real game and, later, models."""
+"""The pygame window: poll input, step the world, draw, tick. Serves the real game and world models alike."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from data_tools.dataset import read_episode, read_info
 from data_tools.game import GameConfig
 from data_tools.game.blocks import LABEL_NAMES
 from data_tools.record import episode_seed, play_episode, record
-from train.eval_judge import blur, iou_curve
-from train.eval_world import real_episode
+from evaluation.episodes import real_episode
+from evaluation.judged import blur, iou_curve
 from wm_video.judge import frechet_distance, judge_features, load_judge, mean_iou
 
 

@@ -121,3 +121,18 @@ def test_play_says_once_in_a_line_when_its_first_frames_run_below_real_time(tiny
     assert "--precision auto: this machine computes faster in fp32" in lines[0]
     monkeypatch.setattr(model_game, "compute_precision", lambda: decide("auto", native=False, what="this AVX2 CPU"))
     assert "4.2 frames/s here" in model_game.slow_play_note(4.2) and "--steps 2" in model_game.slow_play_note(4.2)
+
+
+def test_a_game_prompt_and_renders_actions_are_the_recorded_episode(tiny_world):
+    """One convention everywhere: row t is the action pressed while frame t was on screen."""
+    from data_tools.game import GameConfig
+    from data_tools.record import play_episode
+    from play.prompts import make_prompt
+    from play.render import action_stream
+
+    p = make_prompt("game:3", WorldModel.load(tiny_world), 4)
+    stream = list(action_stream(p, None, 6))
+    recorded = play_episode(3, 10, GameConfig(width=32, height=32))
+    np.testing.assert_array_equal(np.concatenate([p.frames, [f for _, f in stream]]), recorded.frames)
+    np.testing.assert_array_equal(p.actions, recorded.actions[:4])
+    np.testing.assert_array_equal([a for a, _ in stream], recorded.actions[3:9])  # the last prompt frame's first

@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 
 from data_tools.dataset import atomic_write
+from evaluation.keys import BLOCK_JUDGED, BLOCK_KEYS
+from evaluation.report import memory_margin, standard_error
 from wm_video.world_model import DEFAULT_MODEL, WorldModel
-
-from .eval_world import BLOCK_JUDGED, BLOCK_KEYS, memory_margin, standard_error
 
 MAX_BYTES = 40 * 1024 * 1024
 
@@ -45,18 +45,15 @@ def ship(model: str | Path, metrics: str | Path, history: str, dest: Path = DEFA
 
 
 def judged_rows(m: dict) -> list[tuple[str, str, str]]:
-    """The card's rows for world consistency and realism (none where the report is older than them)."""
-    rows = []
-    if c := m.get("consistency"):
-        rows.append(("world consistency (judge's IoU) at 16 / 64 frames (held last frame; real frames)",
-                     " / ".join(f"{c[f'iou@{h}']:.3f}" if f"iou@{h}" in c else "-" for h in (16, 64))
-                     + " (" + " / ".join(f"{c[f'held_iou@{h}']:.3f}" if f"held_iou@{h}" in c else "-"
-                                         for h in (16, 64)) + f"; {c['real_iou']:.3f})", "towards the real frames'"))
-    if r := m.get("realism"):
-        rows.append(("realism distance (real vs real; real blurred sigma 1)",
-                     f"{r['distance']:.2f} ± {r['distance_se']:.2f} ({r['real_floor']:.2f}; {r['blurred_sigma1']:.2f})",
-                     "towards real vs real"))
-    return rows
+    """The card's rows for world consistency and realism."""
+    c, r = m["consistency"], m["realism"]
+    return [("world consistency (judge's IoU) at 16 / 64 frames (held last frame; real frames)",
+             " / ".join(f"{c[f'iou@{h}']:.3f}" if f"iou@{h}" in c else "-" for h in (16, 64))
+             + " (" + " / ".join(f"{c[f'held_iou@{h}']:.3f}" if f"held_iou@{h}" in c else "-"
+                                 for h in (16, 64)) + f"; {c['real_iou']:.3f})", "towards the real frames'"),
+            ("realism distance (real vs real; real blurred sigma 1)",
+             f"{r['distance']:.2f} ± {r['distance_se']:.2f} ({r['real_floor']:.2f}; {r['blurred_sigma1']:.2f})",
+             "towards real vs real")]
 
 
 def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
@@ -75,20 +72,20 @@ def model_card(world: WorldModel, m: dict, history: str, size: int) -> str:
          f"{tf['psnr']:.2f} dB ({tf['copy_last_frame_psnr']:.2f})", ">= 30 dB"),
         ("autoregressive PSNR at 16 frames (last prompt frame held)", at(16), ">= 22 dB"),
         ("autoregressive PSNR at 64 frames (last prompt frame held)", at(64), ">= 18 dB"),
-        ("controllability (delta PSNR at 16)", f"{m['controllability'].get('delta_psnr@16', float('nan')):+.2f} dB",
+        ("controllability (delta PSNR at 16)", f"{m['controllability']['delta_psnr@16']:+.2f} dB",
          ">= 3 dB"),
         ("action following (IDM, imagined / real)", f"{m['action_following']['ratio']:.0%}", ">= 80%"),
         ("number keys (2-9, one per seed): highlight moved 1 / 4 frames later",
-         " / ".join(f"{m['action_following'].get(f'number_keys_followed@{k}', float('nan')):.0%}" for k in (1, 4)), ""),
+         " / ".join(f"{m['action_following'][f'number_keys_followed@{k}']:.0%}" for k in (1, 4)), ""),
         *((f"{verb} a block ({key}, the explorer's first press per seed): followed "
            f"{' / '.join(map(str, BLOCK_JUDGED))} frames later",
            " / ".join(f"{m['action_following'][f'{verb}_followed@{k}']:.0%}" for k in BLOCK_JUDGED)
            + f" of {m['action_following'][f'{verb}_presses']}", "")
-          for key, verb in BLOCK_KEYS.items() if f"{verb}_presses" in m["action_following"]),
+          for key, verb in BLOCK_KEYS.items()),
         (f"stability: frames in the real range, {st['rollouts']} rollouts of {st['frames']} "
          f"(first {min(256, st['frames'])} / last 100 / all)",
          f"{st['first_256_in_range']:.0%} / {st['last_window_in_range']:.0%} / {st['all_in_range']:.0%}",
-         f"the real game's frames: {st['real_in_range']:.0%}" if "real_in_range" in st else ""),
+         f"the real game's frames: {st['real_in_range']:.0%}"),
         ("revisiting (PSNR after a 360-degree turn)", f"{m['revisiting']['psnr_after_360']:.2f} dB"
          + (f" ({margin})" if (margin := memory_margin(m["revisiting"])) else ""), ""),
         *judged_rows(m),
@@ -106,7 +103,7 @@ A world model of the built-in Minecraft-like game at {world.info.width}x{world.i
 - DiT: {params:.1f}M parameters, width {dit.config.width}, depth {dit.config.depth}, {dit.tokens_per_frame} tokens
   per frame, trained on clips of up to {dit.config.max_frames} frames.
 - Stored in bf16 safetensors: {size / 2**20:.1f} MB. Hardware of the figures below: {platform.processor() or
-  platform.machine()}, {m['speed']['threads']} threads, computing in {m['speed'].get('compute', 'bf16')}.
+  platform.machine()}, {m['speed']['threads']} threads, computing in {m['speed']['compute']}.
 
 ## How it was made
 

@@ -187,7 +187,8 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from train.eval_world import EvalConfig, evaluate, format_metrics
+    from evaluation.report import format_metrics
+    from evaluation.suite import EvalConfig, evaluate
     from wm_video.world_model import resolve_model
 
     cfg = EvalConfig(rollout=rollout_config(args), judge=args.judge)
@@ -202,7 +203,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    from train.eval_world import compare_reports, read_report
+    from evaluation.report import compare_reports, read_report
 
     print(compare_reports(read_report(args.a), read_report(args.b)))
 
@@ -212,7 +213,7 @@ def cmd_realism(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from data_tools.dataset import atomic_write
-    from train.eval_judge import realism_of_videos, reference_floor, reference_frames
+    from evaluation.judged import realism_of_videos, reference_floor, reference_frames
     from wm_video.judge import load_judge
 
     judge = load_judge(args.judge)

@@ -19,6 +19,7 @@ from .models.storage import ModelError, load_model, replace_folder, staging_fold
 from .models.vae import FrameVAE, frames_to_input, output_to_frames
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "pretrained" / "default"
+PROMPT_FRAMES = 8  # real frames a rollout starts from (play, render and eval)
 
 
 def resolve_model(path: str | Path | None) -> Path:

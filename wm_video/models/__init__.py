@@ -1,1 +1,1 @@
-"""The models: the frame tokenizer (VAE) and, later, the dynamics transformer."""
+"""The models: the frame tokenizer (VAE) and the dynamics transformer (DiT)."""

@@ -5,24 +5,14 @@ import numpy as np
 import pytest
 
 from data_tools.game import Game, GameConfig
-from train.eval_world import (
-    BLOCK_JUDGED,
-    BLOCK_SEARCH,
-    HOTBAR,
-    EvalConfig,
-    block_key_trial,
-    compare_reports,
-    evaluate,
-    format_metrics,
-    idm_labels,
-    number_key_trial,
-    read_report,
-    real_episode,
-    sharpness,
-    standard_error,
-)
+from evaluation.episodes import real_episode
+from evaluation.idm import idm_labels
+from evaluation.keys import BLOCK_JUDGED, BLOCK_SEARCH, HOTBAR, block_key_trial, number_key_trial
+from evaluation.report import compare_reports, format_metrics, read_report, standard_error
+from evaluation.suite import EvalConfig, evaluate
 from wm_video.actions import ACTION_INDEX, action_from_dict
 from wm_video.errors import UserError
+from wm_video.metrics import sharpness
 from wm_video.rollout import RolloutConfig
 
 

@@ -93,24 +93,6 @@ def realism_units(long_fake: list[np.ndarray], long_real: list[np.ndarray], fake
     return units_f, units_r
 
 
-def format_judged(m: dict) -> list[str]:
-    """The report's lines for consistency and realism (none for reports older than them)."""
-    lines = []
-    if c := m.get("consistency"):
-        hs = [h for h in HORIZONS if f"iou@{h}" in c]
-        se = np.std(c["iou_by_episode"], axis=0, ddof=1) / np.sqrt(len(c["iou_by_episode"])) \
-            if len(c["iou_by_episode"]) > 1 else np.zeros(len(c["iou_by_horizon"]))
-        lines += ["  world consistency (IoU)   " + "  ".join(f"{h}: {c[f'iou@{h}']:.3f} ± {se[h - 1]:.3f}" for h in hs),
-                  f"    real frames (ceiling)   {c['real_iou']:.3f}",
-                  "    last prompt frame held  " + "  ".join(f"{h}: {c[f'held_iou@{h}']:.3f}" for h in hs)]
-    if r := m.get("realism"):
-        lines += [f"  realism distance          {r['distance']:.2f} ± {r['distance_se']:.2f} (Frechet, judge features; "
-                  f"{r['frames']} imagined frames)",
-                  f"    real vs real (floor)    {r['real_floor']:.2f};  "
-                  f"real blurred sigma 1 px: {r['blurred_sigma1']:.2f}"]
-    return lines
-
-
 def _frames_of_video(path: str, size: tuple[int, int]) -> np.ndarray:
     from wm_video.video import iter_video
 
@@ -157,42 +139,3 @@ def reference_floor(judge: FrameJudge, reference: np.ndarray) -> float:
     f = judge_features(judge, reference)
     half = len(f) // 2
     return frechet_distance(f[:half], f[half:])
-
-
-def _se(x) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return x.std(axis=0, ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.zeros(x.shape[1:])
-
-
-def _paired(a: dict, b: dict, get) -> tuple[float, float, float, float, float] | None:
-    """(A, se A, B, se B, se of B - A) of a per-episode figure, paired episode by episode; None if a report lacks it."""
-    try:
-        xa, xb = np.asarray(get(a), np.float64), np.asarray(get(b), np.float64)
-    except (KeyError, TypeError, IndexError):
-        return None
-    return xa.mean(), float(_se(xa)), xb.mean(), float(_se(xb)), float(_se(xb - xa))
-
-
-def primary_lines(a: dict, b: dict) -> list[str]:
-    """The ship rule's primary scores, A and B with standard errors, and B - A with its own: realism
-    distance (lower is better; B - A's error from both bootstraps, unpaired), world consistency at 16
-    and 64 frames and controllability at 16 (paired over the same episodes)."""
-    realism_ab = None
-    if all("realism" in m for m in (a, b)):
-        ra, rb = a["realism"], b["realism"]
-        realism_ab = (ra["distance"], ra["distance_se"], rb["distance"], rb["distance_se"],
-                      float(np.hypot(ra["distance_se"], rb["distance_se"])))
-    rows = [("realism distance (lower better)", realism_ab)]
-    for h in (16, 64):
-        rows.append((f"world consistency @{h} (IoU)",
-                     _paired(a, b, lambda m, h=h: np.asarray(m["consistency"]["iou_by_episode"])[:, h - 1])))
-    rows.append(("controllability @16 (dB)",
-                 _paired(a, b, lambda m: m["controllability_by_episode"]["delta_psnr@16"])))
-    lines = [f"  primary scores (± standard error){'A':>16}{'B':>16}{'B - A':>18}"]
-    for name, v in rows:
-        if v is None:
-            lines.append(f"  {name:<34}{'(not in both reports)':>32}")
-        else:
-            lines.append(f"  {name:<34}{v[0]:>8.3f} ± {v[1]:<5.3f}{v[2]:>8.3f} ± {v[3]:<5.3f}"
-                         f"{v[2] - v[0]:>+9.3f} ± {v[4]:.3f}")
-    return lines
