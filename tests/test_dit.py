@@ -6,16 +6,15 @@ import torch
 
 from train.configs import DIT_PRESETS, DiTTrainConfig, load_config
 from train.train_dit import teacher_forcing_mask
-from wm_video.actions import ACTION_INDEX
 from wm_video.diffusion import add_noise, euler_step, sampling_levels, training_levels, velocity_target
 from wm_video.errors import UserError
-from wm_video.models.dit import KVCache, WorldDiT, masked_attention, token_mask, turn_frames
+from wm_video.models.dit import KVCache, WorldDiT, masked_attention, token_mask
 from wm_video.models.storage import ModelError, load_model
 from wm_video.rollout import Rollout, RolloutConfig
 
 TINY = dict(latent_channels=4, latent_size=(4, 4), **DIT_PRESETS["tiny"])
 # The optional inputs a model can be given on top of the patches: each changes what a frame depends on.
-EXTRAS = [{}, {"token_actions": True}, {"turn_fov": 70.0}]
+EXTRAS = [{}, {"token_actions": True}]
 
 
 def randomized(model: WorldDiT) -> WorldDiT:
@@ -75,32 +74,6 @@ def test_kv_cache_matches_the_full_forward(extras):
         out = model(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
         torch.testing.assert_close(out, full[:, i:i + 1], rtol=1e-4, atol=1e-5)
         cache.commit()
-
-
-def test_the_frame_before_turns_as_the_camera_does():
-    frames = torch.zeros(1, 3, 1, 16, 16)
-    frames[..., :, 8] = 1.0  # a vertical bar right of the centre
-    frames[..., 8, :] += 1.0  # and a horizontal one below it
-    actions = torch.zeros(1, 3, 25)
-    actions[0, 1, ACTION_INDEX["camera.yaw"]] = 5.0  # about one cell at 70 degrees over 16 cells
-    actions[0, 2, ACTION_INDEX["camera.pitch"]] = 5.0
-    turned = turn_frames(frames, actions, 70.0)[0, :, 0]
-    torch.testing.assert_close(turned[0], frames[0, 0, 0])  # no turn: the frame as it was
-
-    def centre(profile: torch.Tensor) -> float:
-        return float((profile * torch.arange(16)).sum() / profile.sum())
-
-    assert 6.8 < centre(turned[1][0]) < 7.2  # turned right, the bar moves a cell left
-    assert 6.8 < centre(turned[2][:, 0]) < 7.2  # looked down, the horizontal bar moves a cell up
-    assert turned[1][:, -1].abs().max() == 0  # what comes into view is unknown: zero
-
-
-def test_a_turned_input_added_to_a_trained_model_starts_at_zero(tmp_path):
-    randomized(WorldDiT(**TINY)).save_pretrained(tmp_path)
-    x, t, a = inputs()
-    plain, turned = load_model(WorldDiT, tmp_path), load_model(WorldDiT, tmp_path, turn_fov=70.0)
-    torch.testing.assert_close(turned(x, t, a), plain(x, t, a))
-    assert turned.turned_embed.weight.abs().max() == 0
 
 
 def test_teacher_forced_layout_predicts_each_frame_from_its_past_as_play_does():
@@ -204,8 +177,6 @@ def test_bad_configs_and_inputs_are_refused(tmp_path):
     assert gpu.batch_size == 64 and gpu.model == "default"
     keys = load_config(Path(__file__).parents[1] / "train" / "number_keys.yaml")
     assert keys.model_overrides == {"token_actions": True} and keys.trainable == ["token_action_embed"]
-    turn = load_config(Path(__file__).parents[1] / "train" / "turn.yaml")
-    assert turn.model_overrides == {"turn_fov": 70.0} and turn.trainable == ["turned_embed", "patch_embed"]
     # Weights saved for another shape (e.g. before the frame-before inputs) name the weight that does not fit.
     model.save_pretrained(tmp_path / "dit")
     config = json.loads((tmp_path / "dit" / "config.json").read_text())

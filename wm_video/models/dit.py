@@ -9,11 +9,7 @@ action also enters each token through a map of its own, for keys whose effect is
 
 Each token also takes in the same patch of the frame before it (as DIAMOND and GameNGen stack
 past frames as channels): the last frame is the strongest single guess of the next, and this
-makes copying it one linear map instead of an attention lookup the model has to learn. With
-``turn_fov``, it also takes in the frame before turned as the frame's camera action turns the
-view: a camera turn moves the whole picture, which the model otherwise has to find by attention
-(on the game's turning frames, the frame before turned so scores 20.4 dB, held still 16.5:
-benchmarks/turned_copy.py).
+makes copying it one linear map instead of an attention lookup the model has to learn.
 
 Full attention with a frame-causal mask, rather than Oasis' factorised spatial / temporal
 attention: when the camera turns, what was at one patch moves to another, and full attention
@@ -31,7 +27,7 @@ import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 
-from wm_video.actions import ACTION_DIM, ACTION_INDEX
+from wm_video.actions import ACTION_DIM
 
 #################################################################################
 #                      Embedding layers for noise level and action              #
@@ -66,48 +62,6 @@ class ActionEmbedder(nn.Module):
         if drop is not None:
             emb = torch.where(drop[..., None], self.unknown.to(emb.dtype), emb)
         return emb
-
-
-#################################################################################
-#                       The frame before, turned with the camera                #
-#################################################################################
-
-
-def turn_grid(pitch: torch.Tensor, yaw: torch.Tensor, fov_deg: float, size: tuple[int, int]) -> torch.Tensor:
-    """Where each cell of a view turned by ``pitch`` (down +) and ``yaw`` (right +) degrees, (N,) each,
-    was in the view before: a ``grid_sample`` grid (N, h, w, 2), outside [-1, 1] where it was not in view.
-
-    A pure rotation moves every pixel by a homography whatever its depth. The view before is taken
-    as level (the model does not know the absolute pitch); at moderate pitch the error is small.
-    """
-    h, w = size
-    tan_h = math.tan(math.radians(fov_deg) / 2)
-    tan_w = tan_h * w / h
-    sy = (1 - 2 * (torch.arange(h, device=yaw.device) + 0.5) / h) * tan_h
-    sx = (2 * (torch.arange(w, device=yaw.device) + 0.5) / w - 1) * tan_w
-    sy, sx = (v[None, :, :] for v in torch.meshgrid(sy, sx, indexing="ij"))
-    p, y = (torch.deg2rad(a.float())[:, None, None] for a in (pitch, yaw))
-    # The turned camera's forward, right and up axes in the level camera's (x right, y up, z forward).
-    forward = (torch.sin(y) * torch.cos(p), -torch.sin(p), torch.cos(y) * torch.cos(p))
-    right = (torch.cos(y), torch.zeros_like(y), -torch.sin(y))
-    up = (torch.sin(y) * torch.sin(p), torch.cos(p), torch.cos(y) * torch.sin(p))
-    dx, dy, dz = (f + sx * r + sy * u for f, r, u in zip(forward, right, up, strict=True))
-    ahead = dz > 1e-3
-    dz = torch.where(ahead, dz, torch.ones_like(dz))
-    gx = torch.where(ahead, dx / dz / tan_w, torch.full_like(dx, 2.0))
-    gy = torch.where(ahead, -dy / dz / tan_h, torch.full_like(dy, 2.0))
-    return torch.stack([gx, gy], dim=-1)
-
-
-def turn_frames(frames: torch.Tensor, actions: torch.Tensor, fov_deg: float) -> torch.Tensor:
-    """Latent frames (B, T, C, h, w) turned by each frame's camera action (B, T, 25); cells that
-    come into view are zero."""
-    b, t, c, h, w = frames.shape
-    a = actions.reshape(b * t, -1)
-    grid = turn_grid(a[:, ACTION_INDEX["camera.pitch"]], a[:, ACTION_INDEX["camera.yaw"]], fov_deg, (h, w))
-    turned = F.grid_sample(frames.reshape(b * t, c, h, w), grid.to(frames.dtype), mode="bilinear",
-                           padding_mode="zeros", align_corners=False)
-    return turned.view(b, t, c, h, w)
 
 
 #################################################################################
@@ -334,9 +288,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         token_actions: also add to every token an embedding of the action learned for its place in
             the frame, so that a key can act on one spot (a number key lights one hotbar slot);
             adaLN's per-frame scale and shift acts on the whole frame alike.
-        turn_fov: the frames' vertical field of view in degrees (the built-in game's is 70); given,
-            each token also takes in the frame before turned by the frame's camera action
-            (``turn_frames``), through a map that starts at zero; 0: none.
     """
 
     @register_to_config
@@ -352,7 +303,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         action_dim: int = ACTION_DIM,
         max_frames: int = 16,
         token_actions: bool = False,
-        turn_fov: float = 0.0,
     ):
         super().__init__()
         h, w = latent_size
@@ -369,8 +319,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         self.action_embed = ActionEmbedder(action_dim, width)
         if token_actions:
             self.token_action_embed = nn.Linear(action_dim, self.tokens_per_frame * width, bias=False)
-        if turn_fov:
-            self.turned_embed = nn.Linear(patch_features, width, bias=False)
         self.blocks = nn.ModuleList([DiTBlock(width, heads, mlp_ratio) for _ in range(depth)])
         self.final = FinalLayer(width, patch_features)
         self.initialize_weights()
@@ -395,8 +343,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         nn.init.zeros_(self.final.linear.bias)
         if self.config.token_actions:  # zero: a model given them starts as it was (--init)
             nn.init.zeros_(self.token_action_embed.weight)
-        if self.config.turn_fov:
-            nn.init.zeros_(self.turned_embed.weight)
 
     # -- tokens <-> latents ------------------------------------------------------------------
     def patchify(self, x: torch.Tensor) -> torch.Tensor:
@@ -477,8 +423,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         known = actions if drop_actions is None else actions * ~drop_actions[..., None]
         if self.config.token_actions:
             h = h + self.token_action_embed(known.to(h.dtype)).view(h.shape)
-        if self.config.turn_fov:  # an unknown action turns nothing
-            h = h + self.turned_embed(self.patchify(turn_frames(before, known, self.config.turn_fov)))
 
         # 2. blocks
         kv = []
