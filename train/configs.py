@@ -38,7 +38,7 @@ class DiTTrainConfig:
     warmup: int = 200
     weight_decay: float = 0.01
     ema_decay: float = 0.999
-    action_dropout: float = 0.1  # per frame: lets guidance strengthen actions at sampling
+    action_dropout: float = 0.1  # per frame: the action replaced by the learned "unknown" (the shipped recipe)
     level_shift: float = 3.0  # training noise levels shifted towards noise as the sampler's (RolloutConfig.shift)
     context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
     diffusion_forcing: float = 0.5  # share of steps with a free noise level per frame; the rest teacher-forced
@@ -47,7 +47,6 @@ class DiTTrainConfig:
     # drawn: a rare key, such as a number key, is seen often enough to be learnt.
     focus_actions: list = field(default_factory=list)
     focus_share: float = 0.5
-    change_weight: float = 0.0  # extra loss weight on latent cells that changed since the frame before (change_weights)
     compile: bool = False
     checkpoint_every: int = 500
     log_every: int = 25

@@ -39,17 +39,13 @@ def _counts(text: str) -> tuple[int, ...]:
 
 def add_rollout_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
-    p.add_argument("--guidance", type=float,
-                   help="action guidance: > 1 strengthens what the keys do, at ~15%% of the speed (default 1: none)")
-    p.add_argument("--history-guidance", type=float, help="weight of the past on each frame's first step against "
-                   "none: < 1 keeps long rollouts from staying stuck (default: the engine's, RolloutConfig)")
 
 
 def rollout_config(args: argparse.Namespace, seed: int = 0):
-    """The engine's defaults (wm_video.rollout.RolloutConfig) with --steps and the guidances over them."""
+    """The engine's defaults (wm_video.rollout.RolloutConfig) with --steps over them."""
     from .rollout import RolloutConfig
 
-    given = {k: getattr(args, k) for k in ("steps", "guidance", "history_guidance") if getattr(args, k) is not None}
+    given = {} if args.steps is None else {"steps": args.steps}
     return RolloutConfig(seed=seed, **given)
 
 

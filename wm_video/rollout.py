@@ -12,20 +12,6 @@ measure the speed-up. Both modes see the same inputs and give the same frames un
 is full; after that a cached frame keeps keys computed while it could still see frames that
 have since left the window, so the two differ by about the precision of the compute dtype.
 
-Action guidance (``guidance`` > 1): the first step of each frame also asks the model what the
-frame would be without its action ("unknown", which training's action dropout teaches) and
-moves away from that, so the action's effect is amplified: v = v_unknown + g (v_action -
-v_unknown). Both go through the model as one batch of two; later steps keep the layout
-that step chose and do without.
-
-History guidance (``history_guidance`` < 1): the first step of each frame also asks the model
-what the frame would be with no past at all, as if it began a clip (every training clip's first
-frame teaches that), and mixes some of it in: v = v_alone + h (v_past - v_alone). Without it a
-long rollout that walks up to a wall or into a tree can stay there for good: the close-up
-texture blurs flat, and half a second of context holds nothing else to turn back to. It costs
-one-step accuracy, so it is off by default (docs/experiments.md). h > 1 (the direction DFoT's
-history guidance takes, for consistency) pushed colours out of range here.
-
 Action convention: ``step(action)`` takes the action pressed while the latest frame is on
 screen and returns the frame that follows it; inside the model each frame is conditioned on
 the action that produced it.
@@ -56,8 +42,6 @@ class RolloutConfig:
     shift: float = 3.0  # > 1 spends more of the steps at high noise
     context_noise: float = 0.15  # level the context frames are noised to and labelled with
     window: int | None = None  # frames of context incl. the new one; default: 10, or max_frames if fewer
-    guidance: float = 1.0  # action guidance on each frame's first step; 1 = none
-    history_guidance: float = 1.0  # on each frame's first step, weight of the past against none; 1 = all past
     seed: int = 0
 
 
@@ -117,7 +101,6 @@ class Rollout:
         frame before it (whose keys and values the cache then keeps); in reference mode every step
         carries the whole context."""
         t = self._level(t)
-        alone = (x, t, a)
         frame_mask = None
         if self.reference:
             n = self.context.shape[1]
@@ -129,19 +112,9 @@ class Rollout:
         elif first:
             latent, level, action = self.finished
             x, t, a = torch.cat([latent, x], 1), torch.cat([level, t], 1), torch.cat([action, a], 1)
-        drop = None
-        if first and self.config.guidance != 1:  # a batch of two: with the action, and with it unknown
-            x, t, a = x.repeat(2, 1, 1, 1, 1), t.repeat(2, 1), a.repeat(2, 1, 1)
-            drop = torch.zeros(t.shape, dtype=torch.bool)
-            drop[1, -1] = True
-        v = self.model(x, t, a, drop_actions=drop, cache=self.cache, frame_mask=frame_mask)[:, -1:]
+        v = self.model(x, t, a, cache=self.cache, frame_mask=frame_mask)[:, -1:]
         if first and not self.reference:
             self.cache.commit()
-        if drop is not None:
-            v = v[1:] + self.config.guidance * (v[:1] - v[1:])
-        if first and self.config.history_guidance != 1:
-            v_alone = self.model(*alone)  # as a clip's first frame: no past, and no frame before it
-            v = v_alone + self.config.history_guidance * (v - v_alone)
         return v
 
     def _remember(self, latents: torch.Tensor, actions: torch.Tensor) -> None:

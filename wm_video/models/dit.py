@@ -392,8 +392,8 @@ class WorldDiT(ModelMixin, ConfigMixin):
     ) -> torch.Tensor:
         """Velocity for latents x (B, T, C, H, W) at noise levels t (B, T) under actions (B, T, 25).
 
-        ``drop_actions`` (B, T) bool replaces those frames' actions by "unknown" (training dropout,
-        and the unconditional half of guidance). With ``cache``, x is the one frame that follows the
+        ``drop_actions`` (B, T) bool replaces those frames' actions by "unknown" (training's action
+        dropout). With ``cache``, x is the one frame that follows the
         cached ones (or it and the next); keys and values are left for ``cache.commit()``.
         ``positions`` (T,) frame numbers and ``frame_mask`` (T, T) bool (frame i may see frame j,
         lower-triangular) replace the defaults 0..T-1 and frame-causal: teacher-forced training lays
