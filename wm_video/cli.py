@@ -68,7 +68,7 @@ def cmd_record(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     written = record(args.out, args.episodes, args.frames, size=args.size, seed=args.seed, workers=args.workers,
-                     look_around=args.look_around, labels=args.labels)
+                     labels=args.labels)
     seconds = time.perf_counter() - start
     frames = len(written) * args.frames
     print(f"{args.out}: recorded {len(written)} episodes, {frames} frames in {seconds:.1f} s "
@@ -268,9 +268,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, default=(128, 128), help="frame size, N or WxH (default 128)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed; each episode's world derives from it")
     p.add_argument("--workers", type=int, default=1, help="processes recording in parallel")
-    p.add_argument("--look-around", type=float, default=0.0,
-                   help="share of the player's behaviours that turn a full circle in place (default 0): data "
-                        "where places come back into view")
     p.add_argument("--labels", action="store_true",
                    help="also record each frame's label map (block, water, sky or HUD per pixel): "
                         "what `train-judge` learns from")
