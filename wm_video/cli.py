@@ -226,13 +226,6 @@ def cmd_realism(args: argparse.Namespace) -> None:
         print(f"{args.json}: written")
 
 
-def cmd_average(args: argparse.Namespace) -> None:
-    from train.average import average
-
-    out = average(args.a, args.b, args.out, args.weight)
-    print(f"{out}: DiT weights {1 - args.weight:g} x A + {args.weight:g} x B")
-
-
 def cmd_ship(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -396,12 +389,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help='write {VIDEO: {"realism_distance": D, "sharpness": S}} to this file; sharpness '
                    "is the median brightness step between neighbouring pixels, video / reference")
     p.add_argument("--judge", help="FrameJudge folder (default: the shipped one)")
-
-    p = command("average", cmd_average, "a model whose DiT weights are a weighted mean of two trained models'")
-    p.add_argument("a", help="model folder, e.g. the one B was fine-tuned from; its VAE and latent scaling are kept")
-    p.add_argument("b", help="model folder of the same DiT shape and VAE")
-    p.add_argument("--out", required=True)
-    p.add_argument("--weight", type=float, default=0.5, help="B's share (default: 0.5)")
 
     p = command("ship", cmd_ship, "make a trained model the repository's default (bf16, with a model card)")
     p.add_argument("--model", required=True)
