@@ -15,14 +15,8 @@ DIT_PRESETS: dict[str, dict] = {
     "default": {"width": 384, "depth": 6, "heads": 6, "max_frames": 16},
 }
 
-# VAE layouts by downsampling factor f, both 12x compression (``train-vae --downsample F``). f8: a 16x16x16
-# latent at 128x128, the shipped model's. f4: 32x32x4, finer detail for a slower decoder. Measured here on
-# held-out frames: from scratch after 1,500 steps f4 reads 26.7 dB / SSIM 0.80 against f8's 25.0 / 0.71; after
-# 8,500 (1 h 35 min) 29.7 / 0.863, beyond the shipped f8 VAE's 29.35 / 0.836 (3.4 h). Decode 7.2 ms against 5.5.
-VAE_LAYOUTS: dict[int, dict] = {
-    8: {"latent_channels": 16, "encoder_channels": (48, 96, 128), "decoder_channels": (128, 96, 48)},
-    4: {"latent_channels": 4, "encoder_channels": (64, 128), "decoder_channels": (128, 64)},
-}
+# The shipped VAE's layout: a 16x16x16 latent at 128x128 (downsampling 8, 12x compression).
+VAE_LAYOUT = {"latent_channels": 16, "encoder_channels": (48, 96, 128), "decoder_channels": (128, 96, 48)}
 
 
 @dataclass

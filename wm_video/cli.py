@@ -26,17 +26,6 @@ def _size(text: str) -> tuple[int, int]:
     return size
 
 
-def _counts(text: str) -> tuple[int, ...]:
-    """``1,1,2`` -> (1, 1, 2)."""
-    try:
-        counts = tuple(int(n) for n in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected counts like 1,1,2, got {text!r}") from None
-    if min(counts) < 1:
-        raise argparse.ArgumentTypeError(f"every level needs at least one block, got {text!r}")
-    return counts
-
-
 def add_rollout_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
 
@@ -108,17 +97,12 @@ def cmd_preview(args: argparse.Namespace) -> None:
 
 
 def cmd_train_vae(args: argparse.Namespace) -> None:
-    from train.configs import VAE_LAYOUTS
+    from train.configs import VAE_LAYOUT
     from train.train_vae import VAETrainConfig, train_vae
 
-    layout = dict(VAE_LAYOUTS[args.downsample])
-    if args.latent_channels is not None:
-        layout["latent_channels"] = args.latent_channels
-    if args.decoder_blocks is not None:
-        layout["decoder_blocks"] = args.decoder_blocks
     cfg = VAETrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                          checkpoint_every=args.checkpoint_every, decoder_only=args.decoder_only,
-                         mse_weight=args.mse_weight, vae=layout)
+                         mse_weight=args.mse_weight, vae=dict(VAE_LAYOUT))
     path = train_vae(args.data, args.out, cfg, init=args.init)
     print(f"{path}: VAE saved; TensorBoard logs in {args.out}")
 
@@ -293,14 +277,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16, help="frames per process and micro-batch")
     p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--lr", type=float, default=4e-4)
-    p.add_argument("--downsample", type=int, choices=(8, 4), default=8,
-                   help="frame side / latent side (new runs only): 8 gives a 16x16x16 latent at 128x128, "
-                        "4 a 32x32x4 one (finer detail, a slower decoder)")
-    p.add_argument("--latent-channels", type=int, help="C of the latent (new runs only; default 16 at "
-                                                         "--downsample 8, 4 at 4: 12x compression)")
-    p.add_argument("--decoder-blocks", type=_counts, metavar="N,N,N",
-                   help="residual blocks per decoder level, from the latent resolution up (default one each); "
-                        "with --init, blocks added to its decoder start as the identity")
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--init", help="start from these VAE weights (a saved VAE folder) instead of scratch")
     p.add_argument("--decoder-only", action="store_true",
