@@ -8,9 +8,9 @@ from train.configs import DIT_PRESETS, DiTTrainConfig, load_config
 from train.train_dit import teacher_forcing_mask
 from wm_video.diffusion import add_noise, euler_step, sampling_levels, training_levels, velocity_target
 from wm_video.errors import UserError
-from wm_video.models.dit import KVCache, WorldDiT, masked_attention, token_mask
+from wm_video.models.dit import WorldDiT, masked_attention, token_mask
 from wm_video.models.storage import ModelError, load_model
-from wm_video.rollout import Rollout, RolloutConfig
+from wm_video.rollout import KVCache, Rollout, RolloutConfig
 
 TINY = dict(latent_channels=4, latent_size=(4, 4), **DIT_PRESETS["tiny"])
 # The optional inputs a model can be given on top of the patches: each changes what a frame depends on.
@@ -71,9 +71,9 @@ def test_kv_cache_matches_the_full_forward(extras):
     full = model(x, t, a)
     cache = KVCache(model, 6, batch=2)
     for i in range(6):
-        out = model(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
+        out, kv = model(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], past=cache.past())
         torch.testing.assert_close(out, full[:, i:i + 1], rtol=1e-4, atol=1e-5)
-        cache.commit()
+        cache.commit(kv, x[:, i:i + 1])
 
 
 def test_teacher_forced_layout_predicts_each_frame_from_its_past_as_play_does():
@@ -114,15 +114,15 @@ def test_kv_cache_is_a_sliding_window_of_fixed_size():
     cache = KVCache(model, 3, batch=2)
     shape = cache.keys.shape
     for i in range(7):
-        out = model(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
-        cache.commit()
+        out, kv = model(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], past=cache.past())
+        cache.commit(kv, x[:, i:i + 1])
     assert cache.keys.shape == shape and cache.frames == 2
     # Keys are kept from when each frame was made, so compare against a model without that effect: one block.
     one = randomized(WorldDiT(**{**TINY, "depth": 1}))
     cache = KVCache(one, 3, batch=2)
     for i in range(7):
-        out = one(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], cache=cache)
-        cache.commit()
+        out, kv = one(x[:, i:i + 1], t[:, i:i + 1], a[:, i:i + 1], past=cache.past())
+        cache.commit(kv, x[:, i:i + 1])
     # Frame 4 was made with frame 3 as the frame before it, which only frame 4 itself still sees.
     window = torch.ones(4, 4, dtype=torch.bool).tril()
     window[2:, 0] = False
