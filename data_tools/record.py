@@ -47,34 +47,29 @@ def play(game: Game, player: ScriptedPlayer, frames: int, labels: bool = False,
     return Episode(frames=images, actions=actions, poses=poses, labels=maps)
 
 
-def play_episode(seed: int, frames: int, config: GameConfig, look_around: float = 0.0,
+def play_episode(seed: int, frames: int, config: GameConfig,
                  on_frame: Callable[[], None] | None = None, labels: bool = False) -> Episode:
     """The scripted player for ``frames`` frames in a world made from ``seed`` (with label maps if asked)."""
-    return play(Game(seed, config), ScriptedPlayer(seed, look_around), frames, labels, on_frame)
+    return play(Game(seed, config), ScriptedPlayer(seed), frames, labels, on_frame)
 
 
-def _record_one(out: str, index: int, seed: int, frames: int, config: GameConfig, look_around: float,
-                labels: bool) -> int:
-    episode = play_episode(episode_seed(seed, index), frames, config, look_around, labels=labels)
+def _record_one(out: str, index: int, seed: int, frames: int, config: GameConfig, labels: bool) -> int:
+    episode = play_episode(episode_seed(seed, index), frames, config, labels=labels)
     write_episode(out, index, episode, fps=FPS)
     return index
 
 
 def record(out: str | Path, episodes: int, frames: int, size: tuple[int, int] = (128, 128),
-           seed: int = 0, workers: int = 1, look_around: float = 0.0, labels: bool = False) -> list[int]:
+           seed: int = 0, workers: int = 1, labels: bool = False) -> list[int]:
     """Record episodes ``0..episodes-1`` into ``out``, skipping those already there; return the new ones.
-    ``look_around``: ScriptedPlayer's share of full turns in place (kept in the dataset's info).
     ``labels``: also record each frame's label map (a ``label`` column; class names in the info)."""
     if episodes < 1 or frames < 2:
         raise UserError(f"need at least 1 episode of at least 2 frames; got {episodes} of {frames}")
-    if not 0 <= look_around <= 1:
-        raise UserError(f"--look-around is a share of the player's behaviours, 0 to 1; got {look_around}")
     width, height = size
     config = replace(GameConfig(), width=width, height=height)
     info = DatasetInfo(source="game", fps=FPS, width=width, height=height, seed=seed,
                        game_version=GAME_VERSION, frames_per_episode=frames,
-                       extra={**({"look_around": look_around} if look_around else {}),
-                              **({"label_classes": list(LABEL_NAMES)} if labels else {})})
+                       extra={"label_classes": list(LABEL_NAMES)} if labels else {})
     done = open_for_recording(out, info)
     todo = [k for k in range(episodes) if k not in done]
     if done:
@@ -84,15 +79,14 @@ def record(out: str | Path, episodes: int, frames: int, size: tuple[int, int] = 
     with bar:
         if workers <= 1:
             for k in todo:
-                episode = play_episode(episode_seed(seed, k), frames, config, look_around, lambda: bar.update(1),
-                                       labels)
+                episode = play_episode(episode_seed(seed, k), frames, config, lambda: bar.update(1), labels)
                 write_episode(out, k, episode, fps=FPS)
                 written.append(k)
         else:
             # Spawned workers: each plays whole episodes and writes its own shard.
             with ProcessPoolExecutor(min(workers, len(todo) or 1), mp_context=get_context("spawn")) as pool:
-                futures = [pool.submit(_record_one, os.fspath(out), k, seed, frames, config, look_around,
-                                       labels) for k in todo]
+                futures = [pool.submit(_record_one, os.fspath(out), k, seed, frames, config, labels)
+                           for k in todo]
                 for future in as_completed(futures):
                     written.append(future.result())
                     bar.update(frames)

@@ -39,13 +39,8 @@ class _Behaviour:
 
 
 class ScriptedPlayer:
-    """``look_around``: the share of behaviours that stand and turn a full circle, as a person looks
-    around: a recording where places come back into view, to teach a model to draw them again.
-    0 (the default) leaves the player, and every recording made with it, as it was."""
-
-    def __init__(self, seed: int, look_around: float = 0.0):
+    def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
-        self.look_around = look_around
         self.behaviour = self._choose("walk")
         self._last_xz: tuple[float, float] | None = None
         self._stuck = 0  # frames walking without moving
@@ -96,8 +91,6 @@ class ScriptedPlayer:
 
     def _choose(self, name: str | None = None) -> _Behaviour:
         rng = self.rng
-        if name is None and self.look_around and rng.uniform() < self.look_around:
-            name = "look_around"
         if name is None:
             names = list(BEHAVIOURS)
             weights = np.array([BEHAVIOURS[n] for n in names])
@@ -114,9 +107,6 @@ class ScriptedPlayer:
         elif name == "turn":
             b.yaw_rate = float(rng.choice([-1, 1]) * rng.uniform(3, 12))
             b.frames_left = int(rng.integers(6, 24))
-        elif name == "look_around":
-            b.yaw_rate = float(rng.choice([-1, 1]) * rng.uniform(8, 12))
-            b.frames_left = round(360 / abs(b.yaw_rate))
         elif name == "look":
             b.pitch_goal = float(rng.uniform(-45, 60))
             b.yaw_rate = float(rng.normal(0, 2))

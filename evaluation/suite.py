@@ -33,7 +33,7 @@ class EvalConfig:
     idm_seeds: list[int] = field(default_factory=lambda: [9101, 9102, 9103, 9104, 9105, 9106])
     idm_frames: int = 400  # real frames per IDM training seed
     idm_steps: int = 600
-    rollout: RolloutConfig = field(default_factory=RolloutConfig)  # the sampler: steps, guidance, ...
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)  # the sampler: steps, shift, window, ...
     judge: str | None = None  # the FrameJudge folder for consistency and realism (default: the shipped one)
 
 

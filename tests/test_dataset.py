@@ -10,7 +10,6 @@ import pytest
 from data_tools.dataset import DatasetError, DatasetInfo, episode_indices, read_actions, read_episode, read_info
 from data_tools.game import GameConfig
 from data_tools.record import episode_seed, play_episode, record
-from wm_video.errors import UserError
 
 from .conftest import frames_digest
 
@@ -86,11 +85,8 @@ def test_workers_record_the_same_episodes(tmp_path):
 def test_refuses_a_folder_holding_something_else(tmp_path, tiny_dataset):
     with pytest.raises(DatasetError, match="another dataset.*frames_per_episode"):
         record(tiny_dataset, episodes=2, frames=13, size=(32, 32), seed=5)
-    with pytest.raises(DatasetError, match="another dataset.*look_around"):  # a player that turns full circles
-        record(tiny_dataset, episodes=2, frames=12, size=(32, 32), seed=5, look_around=0.2)
-    with pytest.raises(UserError, match="look-around.*0 to 1"):
-        record(tmp_path / "new", episodes=1, frames=4, size=(32, 32), look_around=1.5)
-    assert not (tmp_path / "new").exists()
+    with pytest.raises(DatasetError, match="another dataset.*label_classes"):  # label maps it does not hold
+        record(tiny_dataset, episodes=2, frames=12, size=(32, 32), seed=5, labels=True)
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(DatasetError, match="not empty"):
         record(tmp_path, episodes=1, frames=4, size=(32, 32))

@@ -169,29 +169,3 @@ def test_the_suite_writes_metrics_plots_and_video(tiny_world, tmp_path):
     assert "the real game's frames:" in card  # what "in distribution" reads as
     assert WorldModel.load(dest).dit.config.width == 64
     assert str(tmp_path) not in (dest / "dit" / "config.json").read_text()  # no local paths in a shipped folder
-
-
-def test_average_mixes_two_models_dit_weights_and_refuses_another_vae(tiny_world, tmp_path, capsys):
-    import torch
-
-    from wm_video.cli import main
-    from wm_video.world_model import WorldModel
-
-    world = WorldModel.load(tiny_world)
-    with torch.no_grad():
-        for p in world.dit.parameters():
-            p.add_(1.0)
-    world.save(tmp_path / "tuned")
-    assert main(["average", str(tiny_world), str(tmp_path / "tuned"), "--out", str(tmp_path / "mix"),
-                 "--weight", "0.25"]) == 0
-    a, b = WorldModel.load(tiny_world), WorldModel.load(tmp_path / "mix")
-    for p, q in zip(a.dit.parameters(), b.dit.parameters(), strict=True):
-        torch.testing.assert_close(q, p + 0.25)
-    for p, q in zip(a.vae.parameters(), b.vae.parameters(), strict=True):
-        assert torch.equal(p, q)
-
-    with torch.no_grad():
-        next(world.vae.parameters()).add_(1.0)
-    world.save(tmp_path / "other_vae")
-    assert main(["average", str(tiny_world), str(tmp_path / "other_vae"), "--out", str(tmp_path / "bad")]) == 1
-    assert "other_vae: its VAE differs" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -47,7 +47,7 @@ def test_render_compare_writes_real_beside_imagined(tiny_world, tmp_path):
     assert n == len(frames) == 7 + 6  # prompt (window - 1) + imagined
     assert frames[0].shape == (64, 2 * (2 * 32 + 2), 3)
     gif = tmp_path / "r.gif"
-    render(tiny_world, gif, prompt="game:3", frames=3, upscale=1, rollout=RolloutConfig(steps=1, guidance=3))
+    render(tiny_world, gif, prompt="game:3", frames=3, upscale=1, rollout=RolloutConfig(steps=1))
     assert gif.stat().st_size > 0
 
 

@@ -37,20 +37,3 @@ def test_plays_like_a_person_and_every_modelled_action_occurs():
     # It gets somewhere and stays out of the water.
     path = np.hypot(*np.diff(np.array(positions), axis=0).T).sum()
     assert path > 100 and water < 0.2 * len(actions)
-
-
-def test_looking_around_turns_full_circles_in_place():
-    game, player = Game(0, SMALL), ScriptedPlayer(0, look_around=1.0)
-    player.behaviour.frames_left = 0  # from the first frame on, every behaviour it picks is a full turn
-    start, turns, moved = (game.player.x, game.player.z), [], 0  # turns: [behaviour, its yaw so far]
-    for _ in range(160):
-        a = player.act(game)
-        game.step(a)
-        assert player.behaviour.name == "look_around"
-        if not turns or turns[-1][0] is not player.behaviour:
-            turns.append([player.behaviour, 0.0])
-        turns[-1][1] += a[ACTION_INDEX["camera.yaw"]]
-        moved += any(a[ACTION_INDEX[k]] for k in ("forward", "back", "left", "right"))
-    assert moved == 0 and np.hypot(game.player.x - start[0], game.player.z - start[1]) < 0.5
-    whole = [yaw for _, yaw in turns[:-1]]  # the last one may not be finished
-    assert len(whole) >= 3 and all(abs(abs(y) - 360) < 15 for y in whole), whole

@@ -171,22 +171,22 @@ def test_patch_size_keeps_a_frame_near_64_tokens():
     assert patch_size_for(12, 20) == 2 and patch_size_for(24, 40) == 2  # 3 would not divide 40
 
 
-def test_a_vae_at_downsample_4_gets_a_dit_of_4x4_patches(tmp_path):
+def test_train_vae_encode_and_train_from_the_command_line(tmp_path):
     from data_tools.record import record
     from wm_video.models.vae import FrameVAE
 
     game, vae_run, latents, run = (tmp_path / n for n in ("game", "vae", "lat", "run"))
     record(game, episodes=2, frames=6, size=(128, 128), seed=1)
-    assert main(["train-vae", "--data", str(game), "--out", str(vae_run), "--downsample", "4",
+    assert main(["train-vae", "--data", str(game), "--out", str(vae_run),
                  "--steps", "1", "--batch-size", "2", "--mse-weight", "10"]) == 0
-    assert FrameVAE.from_pretrained(str(vae_run / "vae")).latent_shape == (4, 32, 32)
+    assert FrameVAE.from_pretrained(str(vae_run / "vae")).latent_shape == (16, 16, 16)
     assert json.loads((vae_run / "train_config.json").read_text())["mse_weight"] == 10
     assert main(["encode", "--data", str(game), "--vae", str(vae_run / "vae"), "--out", str(latents)]) == 0
     (tmp_path / "cfg.yaml").write_text("model: tiny\nclip_frames: 4\nbatch_size: 1\nsample_every: 100\n")
     assert main(["train", "--data", str(latents), "--vae", str(vae_run / "vae"), "--out", str(run),
                  "--config", str(tmp_path / "cfg.yaml"), "--steps", "1"]) == 0
     dit = WorldModel.load(run / "model").dit
-    assert dit.config.patch_size == 4 and dit.tokens_per_frame == 64
+    assert dit.config.patch_size == 2 and dit.tokens_per_frame == 64
 
 
 def test_a_training_step_runs_in_fp32_where_that_is_the_compute_dtype(tiny_latents, tmp_path, monkeypatch, capsys):

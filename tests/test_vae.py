@@ -38,12 +38,10 @@ def test_bad_configs_are_refused():
         FrameVAE(image_size=(100, 100))
     with pytest.raises(ValueError, match="same number of levels"):
         FrameVAE(encoder_channels=(8, 8), decoder_channels=(8, 8, 8))
-    with pytest.raises(ValueError, match="one count per level"):
-        FrameVAE(decoder_blocks=(1, 2))
 
 
 def test_save_load_round_trip_is_exact(tmp_path):
-    vae = FrameVAE(image_size=(32, 32), decoder_blocks=(1, 1, 2), **TINY)
+    vae = FrameVAE(image_size=(32, 32), **TINY)
     vae.save_pretrained(tmp_path / "v")
     assert list((tmp_path / "v").glob("*.safetensors"))
     loaded = load_model(FrameVAE, tmp_path / "v")
@@ -63,24 +61,6 @@ def test_a_save_killed_midway_does_not_block_the_next(tmp_path):
     save_pretrained_atomic(vae, tmp_path / "vae")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vae"]
     load_model(FrameVAE, tmp_path / "vae")
-
-
-def test_a_deepened_decoder_starts_as_the_one_it_came_from():
-    from train.train_vae import deepen_decoder
-
-    torch.manual_seed(0)
-    vae = FrameVAE(image_size=(32, 32), **TINY).eval()
-    deeper = deepen_decoder(vae, (1, 2, 2)).eval()  # a block more at the middle level and at the last
-    assert list(deeper.config.decoder_blocks) == [1, 2, 2]
-    assert sum(p.numel() for p in deeper.decoder.parameters()) > sum(p.numel() for p in vae.decoder.parameters())
-    z = torch.randn(2, *vae.latent_shape)
-    with torch.no_grad():
-        torch.testing.assert_close(deeper.decode(z), vae.decode(z), rtol=0, atol=0)
-    deepest = deepen_decoder(deeper, (1, 4, 2)).eval()  # blocks' indices shift past what they were
-    with torch.no_grad():
-        torch.testing.assert_close(deepest.decode(z), vae.decode(z), rtol=0, atol=0)
-    with pytest.raises(UserError, match="can only gain blocks"):
-        deepen_decoder(deeper, (1, 1, 2))
 
 
 def test_damaged_checkpoints_give_clear_errors(tmp_path):

@@ -15,14 +15,8 @@ DIT_PRESETS: dict[str, dict] = {
     "default": {"width": 384, "depth": 6, "heads": 6, "max_frames": 16},
 }
 
-# VAE layouts by downsampling factor f, both 12x compression (``train-vae --downsample F``). f8: a 16x16x16
-# latent at 128x128, the shipped model's. f4: 32x32x4, finer detail for a slower decoder. Measured here on
-# held-out frames: from scratch after 1,500 steps f4 reads 26.7 dB / SSIM 0.80 against f8's 25.0 / 0.71; after
-# 8,500 (1 h 35 min) 29.7 / 0.863, beyond the shipped f8 VAE's 29.35 / 0.836 (3.4 h). Decode 7.2 ms against 5.5.
-VAE_LAYOUTS: dict[int, dict] = {
-    8: {"latent_channels": 16, "encoder_channels": (48, 96, 128), "decoder_channels": (128, 96, 48)},
-    4: {"latent_channels": 4, "encoder_channels": (64, 128), "decoder_channels": (128, 64)},
-}
+# The shipped VAE's layout: a 16x16x16 latent at 128x128 (downsampling 8, 12x compression).
+VAE_LAYOUT = {"latent_channels": 16, "encoder_channels": (48, 96, 128), "decoder_channels": (128, 96, 48)}
 
 
 @dataclass
@@ -38,7 +32,7 @@ class DiTTrainConfig:
     warmup: int = 200
     weight_decay: float = 0.01
     ema_decay: float = 0.999
-    action_dropout: float = 0.1  # per frame: lets guidance strengthen actions at sampling
+    action_dropout: float = 0.1  # per frame: the action replaced by the learned "unknown" (the shipped recipe)
     level_shift: float = 3.0  # training noise levels shifted towards noise as the sampler's (RolloutConfig.shift)
     context_noise_max: float = 0.3  # context frames are noised up to this level (anti-drift augmentation)
     diffusion_forcing: float = 0.5  # share of steps with a free noise level per frame; the rest teacher-forced
@@ -47,7 +41,6 @@ class DiTTrainConfig:
     # drawn: a rare key, such as a number key, is seen often enough to be learnt.
     focus_actions: list = field(default_factory=list)
     focus_share: float = 0.5
-    change_weight: float = 0.0  # extra loss weight on latent cells that changed since the frame before (change_weights)
     compile: bool = False
     checkpoint_every: int = 500
     log_every: int = 25

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tqdm import tqdm
 
@@ -59,7 +60,7 @@ def diffusion_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torc
     noise = torch.randn_like(latents)
     drop = torch.rand(b, n, device=latents.device) < cfg.action_dropout
     v = model(add_noise(latents, noise, levels), levels, actions, drop_actions=drop)
-    loss = weighted_mse(v.float(), velocity_target(latents, noise), change_weights(latents, cfg.change_weight))
+    loss = F.mse_loss(v.float(), velocity_target(latents, noise))
     return loss, {"loss": loss.item(), "loss_diffusion_forcing": loss.item()}
 
 
@@ -72,26 +73,8 @@ def teacher_forcing_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.
     noise = torch.randn_like(z)
     levels = training_levels(z.shape[:2], cfg.level_shift).to(z.device)
     v = teacher_forced_velocity(model, past, add_noise(z, noise, levels), levels, a, cfg, cfg.action_dropout)
-    loss = weighted_mse(v, velocity_target(z, noise), change_weights(z, cfg.change_weight))
+    loss = F.mse_loss(v, velocity_target(z, noise))
     return loss, {"loss": loss.item(), f"loss_teacher_forced{'_own_past' if own else ''}": loss.item()}
-
-
-def change_weights(latents: torch.Tensor, strength: float) -> torch.Tensor:
-    """Per-cell loss weights (B, T, 1, h, w): 1 + strength x how much each cell changed since the frame before.
-
-    What a key press changes can be tiny: a hotbar key moves a highlight over a few of the 256
-    cells, so under a plain mean the model loses almost nothing by ignoring it. Weighting by
-    change (relative to the batch's mean change, so ``strength`` sets the average extra weight)
-    puts the loss where the picture moves. A clip's first frame has no frame before: average weight.
-    """
-    change = (latents[:, 1:] - latents[:, :-1]).abs().mean(2, keepdim=True)
-    change = change / change.mean().clamp_min(1e-6)
-    return 1 + strength * torch.cat([torch.ones_like(change[:, :1]), change], dim=1)
-
-
-def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Mean squared error with per-cell weights, scaled back by their mean so the loss keeps its size."""
-    return ((prediction - target).pow(2) * weights).mean() / weights.mean()
 
 
 def teacher_forced_velocity(model: WorldDiT, past: torch.Tensor, noisy: torch.Tensor, levels: torch.Tensor,

@@ -22,7 +22,7 @@ from data_tools.dataset import read_info
 from wm_video.errors import UserError
 from wm_video.metrics import psnr
 from wm_video.models.storage import save_pretrained_atomic
-from wm_video.models.vae import FrameVAE, Upsample
+from wm_video.models.vae import FrameVAE
 
 from .accelerator import make_accelerator
 from .checkpoints import latest_checkpoint, restore, save_checkpoint
@@ -46,7 +46,7 @@ class VAETrainConfig:
     image_every: int = 250
     seed: int = 0
     decoder_only: bool = False  # fine-tune the decoder of ``init``; the encoder (the latent space) stays
-    vae: dict = field(default_factory=dict)  # FrameVAE arguments for a new VAE; with init, only decoder_blocks
+    vae: dict = field(default_factory=dict)  # FrameVAE arguments for a new VAE (not with init)
 
 
 def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,8 +84,6 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
         vae = FrameVAE.from_config(json.loads((out / "vae_config.json").read_text()))
     elif init is not None:
         vae = FrameVAE.from_pretrained(str(init))  # continue from released weights
-        if "decoder_blocks" in cfg.vae:
-            vae = deepen_decoder(vae, tuple(cfg.vae["decoder_blocks"]))
     else:
         info = read_info(data)
         try:
@@ -140,38 +138,6 @@ def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str 
     bar.close()
     accelerator.end_training()
     return out / "vae"
-
-
-def _decoder_levels(vae: FrameVAE) -> list[list[torch.nn.Module]]:
-    """The decoder's layers, split where each level begins (at its upsampling)."""
-    levels: list[list[torch.nn.Module]] = [[]]
-    for layer in vae.decoder.blocks:
-        if isinstance(layer, Upsample):
-            levels.append([])
-        levels[-1].append(layer)
-    return levels
-
-
-@torch.no_grad()
-def deepen_decoder(vae: FrameVAE, blocks: tuple[int, ...]) -> FrameVAE:
-    """A copy of ``vae`` with ``blocks[i]`` residual blocks at decoder level i. The added blocks end in a
-    zero convolution, so they start as the identity and the copy decodes exactly as ``vae`` does."""
-    have = tuple(vae.config.decoder_blocks or (1,) * len(vae.config.decoder_channels))
-    if len(blocks) != len(have) or any(b < h for b, h in zip(blocks, have, strict=True)):
-        raise UserError(f"--decoder-blocks {','.join(map(str, blocks))}: this VAE's decoder has "
-                        f"{','.join(map(str, have))} blocks per level; it can only gain blocks, level by level")
-    config = {k: v for k, v in vae.config.items() if not k.startswith("_")}
-    deeper = FrameVAE(**{**config, "decoder_blocks": blocks})
-    ends = {k: v for k, v in vae.state_dict().items() if not k.startswith("decoder.blocks.")}
-    deeper.load_state_dict(ends, strict=False)  # the encoder and the decoder's ends; blocks level by level below
-    for old, new in zip(_decoder_levels(vae), _decoder_levels(deeper), strict=True):
-        for i, layer in enumerate(new):
-            if i < len(old):
-                layer.load_state_dict(old[i].state_dict())
-            else:
-                torch.nn.init.zeros_(layer.conv2.weight)
-                torch.nn.init.zeros_(layer.conv2.bias)
-    return deeper
 
 
 @torch.no_grad()

@@ -26,30 +26,15 @@ def _size(text: str) -> tuple[int, int]:
     return size
 
 
-def _counts(text: str) -> tuple[int, ...]:
-    """``1,1,2`` -> (1, 1, 2)."""
-    try:
-        counts = tuple(int(n) for n in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected counts like 1,1,2, got {text!r}") from None
-    if min(counts) < 1:
-        raise argparse.ArgumentTypeError(f"every level needs at least one block, got {text!r}")
-    return counts
-
-
 def add_rollout_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="denoising steps per frame (default: the engine's, RolloutConfig)")
-    p.add_argument("--guidance", type=float,
-                   help="action guidance: > 1 strengthens what the keys do, at ~15%% of the speed (default 1: none)")
-    p.add_argument("--history-guidance", type=float, help="weight of the past on each frame's first step against "
-                   "none: < 1 keeps long rollouts from staying stuck (default: the engine's, RolloutConfig)")
 
 
 def rollout_config(args: argparse.Namespace, seed: int = 0):
-    """The engine's defaults (wm_video.rollout.RolloutConfig) with --steps and the guidances over them."""
+    """The engine's defaults (wm_video.rollout.RolloutConfig) with --steps over them."""
     from .rollout import RolloutConfig
 
-    given = {k: getattr(args, k) for k in ("steps", "guidance", "history_guidance") if getattr(args, k) is not None}
+    given = {} if args.steps is None else {"steps": args.steps}
     return RolloutConfig(seed=seed, **given)
 
 
@@ -72,7 +57,7 @@ def cmd_record(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     written = record(args.out, args.episodes, args.frames, size=args.size, seed=args.seed, workers=args.workers,
-                     look_around=args.look_around, labels=args.labels)
+                     labels=args.labels)
     seconds = time.perf_counter() - start
     frames = len(written) * args.frames
     print(f"{args.out}: recorded {len(written)} episodes, {frames} frames in {seconds:.1f} s "
@@ -112,17 +97,12 @@ def cmd_preview(args: argparse.Namespace) -> None:
 
 
 def cmd_train_vae(args: argparse.Namespace) -> None:
-    from train.configs import VAE_LAYOUTS
+    from train.configs import VAE_LAYOUT
     from train.train_vae import VAETrainConfig, train_vae
 
-    layout = dict(VAE_LAYOUTS[args.downsample])
-    if args.latent_channels is not None:
-        layout["latent_channels"] = args.latent_channels
-    if args.decoder_blocks is not None:
-        layout["decoder_blocks"] = args.decoder_blocks
     cfg = VAETrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                          checkpoint_every=args.checkpoint_every, decoder_only=args.decoder_only,
-                         mse_weight=args.mse_weight, vae=layout)
+                         mse_weight=args.mse_weight, vae=dict(VAE_LAYOUT))
     path = train_vae(args.data, args.out, cfg, init=args.init)
     print(f"{path}: VAE saved; TensorBoard logs in {args.out}")
 
@@ -231,13 +211,6 @@ def cmd_realism(args: argparse.Namespace) -> None:
         print(f"{args.json}: written")
 
 
-def cmd_average(args: argparse.Namespace) -> None:
-    from train.average import average
-
-    out = average(args.a, args.b, args.out, args.weight)
-    print(f"{out}: DiT weights {1 - args.weight:g} x A + {args.weight:g} x B")
-
-
 def cmd_ship(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -273,9 +246,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, default=(128, 128), help="frame size, N or WxH (default 128)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed; each episode's world derives from it")
     p.add_argument("--workers", type=int, default=1, help="processes recording in parallel")
-    p.add_argument("--look-around", type=float, default=0.0,
-                   help="share of the player's behaviours that turn a full circle in place (default 0): data "
-                        "where places come back into view")
     p.add_argument("--labels", action="store_true",
                    help="also record each frame's label map (block, water, sky or HUD per pixel): "
                         "what `train-judge` learns from")
@@ -308,14 +278,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16, help="frames per process and micro-batch")
     p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--lr", type=float, default=4e-4)
-    p.add_argument("--downsample", type=int, choices=(8, 4), default=8,
-                   help="frame side / latent side (new runs only): 8 gives a 16x16x16 latent at 128x128, "
-                        "4 a 32x32x4 one (finer detail, a slower decoder)")
-    p.add_argument("--latent-channels", type=int, help="C of the latent (new runs only; default 16 at "
-                                                         "--downsample 8, 4 at 4: 12x compression)")
-    p.add_argument("--decoder-blocks", type=_counts, metavar="N,N,N",
-                   help="residual blocks per decoder level, from the latent resolution up (default one each); "
-                        "with --init, blocks added to its decoder start as the identity")
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--init", help="start from these VAE weights (a saved VAE folder) instead of scratch")
     p.add_argument("--decoder-only", action="store_true",
@@ -404,12 +366,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help='write {VIDEO: {"realism_distance": D, "sharpness": S}} to this file; sharpness '
                    "is the median brightness step between neighbouring pixels, video / reference")
     p.add_argument("--judge", help="FrameJudge folder (default: the shipped one)")
-
-    p = command("average", cmd_average, "a model whose DiT weights are a weighted mean of two trained models'")
-    p.add_argument("a", help="model folder, e.g. the one B was fine-tuned from; its VAE and latent scaling are kept")
-    p.add_argument("b", help="model folder of the same DiT shape and VAE")
-    p.add_argument("--out", required=True)
-    p.add_argument("--weight", type=float, default=0.5, help="B's share (default: 0.5)")
 
     p = command("ship", cmd_ship, "make a trained model the repository's default (bf16, with a model card)")
     p.add_argument("--model", required=True)

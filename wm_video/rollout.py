@@ -12,20 +12,6 @@ measure the speed-up. Both modes see the same inputs and give the same frames un
 is full; after that a cached frame keeps keys computed while it could still see frames that
 have since left the window, so the two differ by about the precision of the compute dtype.
 
-Action guidance (``guidance`` > 1): the first step of each frame also asks the model what the
-frame would be without its action ("unknown", which training's action dropout teaches) and
-moves away from that, so the action's effect is amplified: v = v_unknown + g (v_action -
-v_unknown). Both go through the model as one batch of two; later steps keep the layout
-that step chose and do without.
-
-History guidance (``history_guidance`` < 1): the first step of each frame also asks the model
-what the frame would be with no past at all, as if it began a clip (every training clip's first
-frame teaches that), and mixes some of it in: v = v_alone + h (v_past - v_alone). Without it a
-long rollout that walks up to a wall or into a tree can stay there for good: the close-up
-texture blurs flat, and half a second of context holds nothing else to turn back to. It costs
-one-step accuracy, so it is off by default (docs/experiments.md). h > 1 (the direction DFoT's
-history guidance takes, for consistency) pushed colours out of range here.
-
 Action convention: ``step(action)`` takes the action pressed while the latest frame is on
 screen and returns the frame that follows it; inside the model each frame is conditioned on
 the action that produced it.
@@ -42,7 +28,7 @@ import torch
 from .actions import ACTION_DIM
 from .diffusion import add_noise, euler_step, sampling_levels
 from .inference import cast, compiled, fast_inference
-from .models.dit import KVCache, WorldDiT
+from .models.dit import Past, WorldDiT, rope_angles
 from .precision import compute_precision
 from .world_model import WorldModel
 
@@ -56,9 +42,74 @@ class RolloutConfig:
     shift: float = 3.0  # > 1 spends more of the steps at high noise
     context_noise: float = 0.15  # level the context frames are noised to and labelled with
     window: int | None = None  # frames of context incl. the new one; default: 10, or max_frames if fewer
-    guidance: float = 1.0  # action guidance on each frame's first step; 1 = none
-    history_guidance: float = 1.0  # on each frame's first step, weight of the past against none; 1 = all past
     seed: int = 0
+
+
+class KVCache:
+    """Keys and values of the last ``window - 1`` frames, per block, in a fixed set of frame slots: what play reuses.
+
+    A pass of the model against ``past()`` takes the frame that follows the cached ones, or that
+    frame and the one after it (play finishes a frame in the same pass that starts the next), and
+    returns the keys and values of its frames; ``commit`` stores the first frame's in the slot of
+    a frame that neither of the next pass's frames sees any longer.
+
+    Attention is a sum over keys, so slot order does not matter: the frames' RoPE angles (absolute
+    frame numbers) are baked into the cached keys. Shapes never change after ``__init__``: a
+    compiled model never recompiles, memory is bounded.
+    """
+
+    def __init__(self, model: WorldDiT, window: int, batch: int = 1):
+        cfg, n = model.config, model.tokens_per_frame
+        head_dim = cfg.width // cfg.heads
+        dtype = next(model.parameters()).dtype
+        self.window = window
+        # The last window - 1 frames: the next pass carries the two frames after them.
+        shape = (cfg.depth, batch, cfg.heads, (window - 1) * n, head_dim)
+        self.keys, self.values = torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
+        self.tokens_per_frame, self.head_dim = n, head_dim
+        self.grid = model.grid
+        self.held = [-1] * (window - 1)  # the frame number in each slot; -1: empty
+        self.frame = 0  # the absolute index of the next frame
+        # The latest committed frame's latent input: the "frame before" of the next pass's first frame.
+        self.last = torch.zeros(batch, 1, cfg.latent_channels, *cfg.latent_size, dtype=dtype)
+        self._update()
+
+    @property
+    def frames(self) -> int:
+        """How many past frames the next frame sees."""
+        return sum(self.sees(self.frame, g) for g in self.held)
+
+    def sees(self, frame: int, past: int) -> bool:
+        """Whether ``frame`` sees the earlier frame ``past`` (-1: an empty slot): one of the last ``window - 1``."""
+        return past >= 0 and 0 < frame - past < self.window
+
+    def past(self) -> Past:
+        """What the model's next pass reads."""
+        return Past(self.keys, self.values, self.bias, self.cos, self.sin, self.last)
+
+    def commit(self, kv: list[tuple[torch.Tensor, torch.Tensor]], latents: torch.Tensor) -> None:
+        """Store the first frame of a pass against ``past()``, from its keys and values ``kv`` (per block)
+        and its latent input ``latents`` (B, T, C, h, w), over a frame the next frame no longer sees."""
+        frame, self.frame = self.frame, self.frame + 1
+        slot = next(i for i, g in enumerate(self.held) if not self.sees(self.frame, g))  # the window moved by one
+        n = self.tokens_per_frame
+        span = slice(slot * n, (slot + 1) * n)
+        for i, (k, v) in enumerate(kv):
+            self.keys[i, :, :, span] = k[:, :, :n]
+            self.values[i, :, :, span] = v[:, :, :n]
+        self.held[slot] = frame
+        self.last.copy_(latents[:, :1])
+        self._update()
+
+    def _update(self) -> None:
+        # What the model reads is kept in tensors, so that a compiled model never specialises on a
+        # slot or frame number. Row j of ``bias`` is for new frame self.frame + j: it hides the
+        # slots that frame does not see.
+        hidden = [[not self.sees(self.frame + j, g) for g in self.held] for j in (0, 1)]
+        bias = torch.zeros(2, len(self.held), dtype=self.keys.dtype).masked_fill(torch.tensor(hidden), float("-inf"))
+        n = self.tokens_per_frame
+        self.bias = bias.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1)  # (2 * N, slots * N)
+        self.cos, self.sin = rope_angles(torch.tensor([self.frame, self.frame + 1]), self.grid, self.head_dim)
 
 
 class Rollout:
@@ -91,8 +142,8 @@ class Rollout:
         self.cache = None if self.reference else KVCache(self.model, self.window)
         for i in range(max(0, len(latents) - keep), len(latents)):
             if self.finished is not None:
-                self.model(*self.finished, cache=self.cache)
-                self.cache.commit()
+                _, kv = self.model(*self.finished, past=self.cache.past())
+                self.cache.commit(kv, self.finished[0])
             self._remember(latents[i][None, None], producing[i][None, None])
 
     @torch.inference_mode()
@@ -104,7 +155,15 @@ class Rollout:
         a = torch.as_tensor(action).reshape(1, 1, ACTION_DIM).to(self.dtype)
         x = torch.randn(1, 1, c, h, w, generator=self.generator).to(self.dtype)
         for i, (t, t_next) in enumerate(zip(self.levels[:-1], self.levels[1:], strict=True)):
-            v = self._velocity(x, t, a, first=i == 0)
+            if self.reference:
+                *inputs, frame_mask = self._with_context(x, self._level(t), a)
+                v = self.model(*inputs, frame_mask=frame_mask)[:, -1:]
+            elif i == 0:  # the frame finished last step rides along, and its keys and values enter the cache
+                v, kv = self.model(*self._with_finished(x, self._level(t), a), past=self.cache.past())
+                self.cache.commit(kv, self.finished[0])
+                v = v[:, -1:]
+            else:
+                v, _ = self.model(x, self._level(t), a, past=self.cache.past())
             x = euler_step(x, v, self._level(t), self._level(t_next))
         self._remember(x, a)
         return x[0, 0].float()
@@ -112,37 +171,19 @@ class Rollout:
     def _level(self, t: float, frames: int = 1) -> torch.Tensor:
         return torch.full((1, frames), t, dtype=self.dtype)
 
-    def _velocity(self, x: torch.Tensor, t: float, a: torch.Tensor, first: bool) -> torch.Tensor:
-        """The new frame's velocity. With the cache, a frame's first step also carries the finished
-        frame before it (whose keys and values the cache then keeps); in reference mode every step
-        carries the whole context."""
-        t = self._level(t)
-        alone = (x, t, a)
-        frame_mask = None
-        if self.reference:
-            n = self.context.shape[1]
-            x, t, a = (torch.cat([self.context, x], 1), torch.cat([self._level(self.config.context_noise, n), t], 1),
-                       torch.cat([self.context_actions, a], 1))
-            frame_mask = torch.ones(n + 1, n + 1, dtype=torch.bool).tril()
-            if n == self.window:  # the oldest frame has left the window; it stays only as the frame before the next
-                frame_mask[2:, 0] = False
-        elif first:
-            latent, level, action = self.finished
-            x, t, a = torch.cat([latent, x], 1), torch.cat([level, t], 1), torch.cat([action, a], 1)
-        drop = None
-        if first and self.config.guidance != 1:  # a batch of two: with the action, and with it unknown
-            x, t, a = x.repeat(2, 1, 1, 1, 1), t.repeat(2, 1), a.repeat(2, 1, 1)
-            drop = torch.zeros(t.shape, dtype=torch.bool)
-            drop[1, -1] = True
-        v = self.model(x, t, a, drop_actions=drop, cache=self.cache, frame_mask=frame_mask)[:, -1:]
-        if first and not self.reference:
-            self.cache.commit()
-        if drop is not None:
-            v = v[1:] + self.config.guidance * (v[:1] - v[1:])
-        if first and self.config.history_guidance != 1:
-            v_alone = self.model(*alone)  # as a clip's first frame: no past, and no frame before it
-            v = v_alone + self.config.history_guidance * (v - v_alone)
-        return v
+    def _with_finished(self, x: torch.Tensor, t: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The new frame's inputs with the finished frame before it, not yet in the cache, laid out first."""
+        latent, level, action = self.finished
+        return torch.cat([latent, x], 1), torch.cat([level, t], 1), torch.cat([action, a], 1)
+
+    def _with_context(self, x: torch.Tensor, t: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Reference mode: the new frame's inputs after the whole context, and the frame mask."""
+        n = self.context.shape[1]
+        frame_mask = torch.ones(n + 1, n + 1, dtype=torch.bool).tril()
+        if n == self.window:  # the oldest frame has left the window; it stays only as the frame before the next
+            frame_mask[2:, 0] = False
+        return (torch.cat([self.context, x], 1), torch.cat([self._level(self.config.context_noise, n), t], 1),
+                torch.cat([self.context_actions, a], 1), frame_mask)
 
     def _remember(self, latents: torch.Tensor, actions: torch.Tensor) -> None:
         """Add a finished frame (1, 1, C, h, w) to the context, noised to the context level."""

@@ -9,11 +9,7 @@ action also enters each token through a map of its own, for keys whose effect is
 
 Each token also takes in the same patch of the frame before it (as DIAMOND and GameNGen stack
 past frames as channels): the last frame is the strongest single guess of the next, and this
-makes copying it one linear map instead of an attention lookup the model has to learn. With
-``turn_fov``, it also takes in the frame before turned as the frame's camera action turns the
-view: a camera turn moves the whole picture, which the model otherwise has to find by attention
-(on the game's turning frames, the frame before turned so scores 20.4 dB, held still 16.5:
-benchmarks/turned_copy.py).
+makes copying it one linear map instead of an attention lookup the model has to learn.
 
 Full attention with a frame-causal mask, rather than Oasis' factorised spatial / temporal
 attention: when the camera turns, what was at one patch moves to another, and full attention
@@ -24,6 +20,7 @@ training step's FLOPs (benchmarks/bench_dit.py), though on CPUs it runs well bel
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -31,7 +28,7 @@ import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 
-from wm_video.actions import ACTION_DIM, ACTION_INDEX
+from wm_video.actions import ACTION_DIM
 
 #################################################################################
 #                      Embedding layers for noise level and action              #
@@ -66,48 +63,6 @@ class ActionEmbedder(nn.Module):
         if drop is not None:
             emb = torch.where(drop[..., None], self.unknown.to(emb.dtype), emb)
         return emb
-
-
-#################################################################################
-#                       The frame before, turned with the camera                #
-#################################################################################
-
-
-def turn_grid(pitch: torch.Tensor, yaw: torch.Tensor, fov_deg: float, size: tuple[int, int]) -> torch.Tensor:
-    """Where each cell of a view turned by ``pitch`` (down +) and ``yaw`` (right +) degrees, (N,) each,
-    was in the view before: a ``grid_sample`` grid (N, h, w, 2), outside [-1, 1] where it was not in view.
-
-    A pure rotation moves every pixel by a homography whatever its depth. The view before is taken
-    as level (the model does not know the absolute pitch); at moderate pitch the error is small.
-    """
-    h, w = size
-    tan_h = math.tan(math.radians(fov_deg) / 2)
-    tan_w = tan_h * w / h
-    sy = (1 - 2 * (torch.arange(h, device=yaw.device) + 0.5) / h) * tan_h
-    sx = (2 * (torch.arange(w, device=yaw.device) + 0.5) / w - 1) * tan_w
-    sy, sx = (v[None, :, :] for v in torch.meshgrid(sy, sx, indexing="ij"))
-    p, y = (torch.deg2rad(a.float())[:, None, None] for a in (pitch, yaw))
-    # The turned camera's forward, right and up axes in the level camera's (x right, y up, z forward).
-    forward = (torch.sin(y) * torch.cos(p), -torch.sin(p), torch.cos(y) * torch.cos(p))
-    right = (torch.cos(y), torch.zeros_like(y), -torch.sin(y))
-    up = (torch.sin(y) * torch.sin(p), torch.cos(p), torch.cos(y) * torch.sin(p))
-    dx, dy, dz = (f + sx * r + sy * u for f, r, u in zip(forward, right, up, strict=True))
-    ahead = dz > 1e-3
-    dz = torch.where(ahead, dz, torch.ones_like(dz))
-    gx = torch.where(ahead, dx / dz / tan_w, torch.full_like(dx, 2.0))
-    gy = torch.where(ahead, -dy / dz / tan_h, torch.full_like(dy, 2.0))
-    return torch.stack([gx, gy], dim=-1)
-
-
-def turn_frames(frames: torch.Tensor, actions: torch.Tensor, fov_deg: float) -> torch.Tensor:
-    """Latent frames (B, T, C, h, w) turned by each frame's camera action (B, T, 25); cells that
-    come into view are zero."""
-    b, t, c, h, w = frames.shape
-    a = actions.reshape(b * t, -1)
-    grid = turn_grid(a[:, ACTION_INDEX["camera.pitch"]], a[:, ACTION_INDEX["camera.yaw"]], fov_deg, (h, w))
-    turned = F.grid_sample(frames.reshape(b * t, c, h, w), grid.to(frames.dtype), mode="bilinear",
-                           padding_mode="zeros", align_corners=False)
-    return turned.view(b, t, c, h, w)
 
 
 #################################################################################
@@ -148,71 +103,16 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 #################################################################################
 
 
-class KVCache:
-    """Keys and values of the last ``window - 1`` frames, per block, in a fixed set of frame slots: what play reuses.
+class Past(NamedTuple):
+    """Keys and values of earlier frames that a pass of one or two new frames attends to
+    (kept by ``wm_video.rollout.KVCache``); tensors only, so a compiled model never specialises."""
 
-    A pass of the model against the cache takes the frame that follows the cached ones, or that
-    frame and the one after it (play finishes a frame in the same pass that starts the next). It
-    leaves the first frame's keys and values in ``pending``; ``commit()`` stores them in the slot
-    of a frame that neither of the next pass's frames sees any longer.
-
-    Attention is a sum over keys, so slot order does not matter: the frames' RoPE angles (absolute
-    frame numbers) are baked into the cached keys. Shapes never change after ``__init__``: a
-    compiled model never recompiles, memory is bounded.
-    """
-
-    def __init__(self, model: WorldDiT, window: int, batch: int = 1):
-        cfg, n = model.config, model.tokens_per_frame
-        head_dim = cfg.width // cfg.heads
-        dtype = next(model.parameters()).dtype
-        self.window = window
-        # The last window - 1 frames: the next pass carries the two frames after them.
-        shape = (cfg.depth, batch, cfg.heads, (window - 1) * n, head_dim)
-        self.keys, self.values = torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
-        self.tokens_per_frame, self.head_dim = n, head_dim
-        self.grid = model.grid
-        self.held = [-1] * (window - 1)  # the frame number in each slot; -1: empty
-        self.frame = 0  # the absolute index of the next frame
-        self.pending: list[tuple[torch.Tensor, torch.Tensor]] = []
-        # The latest committed frame's latent input: the "frame before" of the next pass's first frame.
-        self.last = torch.zeros(batch, 1, cfg.latent_channels, *cfg.latent_size, dtype=dtype)
-        self.pending_last = self.last
-        self._update()
-
-    @property
-    def frames(self) -> int:
-        """How many past frames the next frame sees."""
-        return sum(self.sees(self.frame, g) for g in self.held)
-
-    def sees(self, frame: int, past: int) -> bool:
-        """Whether ``frame`` sees the earlier frame ``past`` (-1: an empty slot): one of the last ``window - 1``."""
-        return past >= 0 and 0 < frame - past < self.window
-
-    def commit(self) -> None:
-        """Store the last pass's first frame as a past frame, over one the next frame no longer sees."""
-        if len(self.pending) != self.keys.shape[0]:
-            raise RuntimeError("commit() needs a model pass with this cache first")
-        frame, self.frame = self.frame, self.frame + 1
-        slot = next(i for i, g in enumerate(self.held) if not self.sees(self.frame, g))  # the window moved by one
-        n = self.tokens_per_frame
-        span = slice(slot * n, (slot + 1) * n)
-        b = self.keys.shape[1]  # a guided pass carries the frame twice, identical: keep the first
-        for i, (k, v) in enumerate(self.pending):
-            self.keys[i, :, :, span] = k[:b, :, :n]
-            self.values[i, :, :, span] = v[:b, :, :n]
-        self.held[slot], self.pending = frame, []
-        self.last.copy_(self.pending_last[:b])
-        self._update()
-
-    def _update(self) -> None:
-        # What the model reads is kept in tensors, so that a compiled model never specialises on a
-        # slot or frame number. Row j of ``bias`` is for new frame self.frame + j: it hides the
-        # slots that frame does not see.
-        hidden = [[not self.sees(self.frame + j, g) for g in self.held] for j in (0, 1)]
-        bias = torch.zeros(2, len(self.held), dtype=self.keys.dtype).masked_fill(torch.tensor(hidden), float("-inf"))
-        n = self.tokens_per_frame
-        self.bias = bias.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1)  # (2 * N, slots * N)
-        self.cos, self.sin = rope_angles(torch.tensor([self.frame, self.frame + 1]), self.grid, self.head_dim)
+    keys: torch.Tensor  # (depth, B, heads, L_past, head_dim), RoPE already applied
+    values: torch.Tensor  # (depth, B, heads, L_past, head_dim)
+    bias: torch.Tensor  # (2 * N, L_past) additive: -inf hides a past frame from new frame 0 or 1
+    cos: torch.Tensor  # (2 * N, head_dim / 2): RoPE angles of the two new frames' tokens
+    sin: torch.Tensor
+    before: torch.Tensor  # (B, 1, C, h, w): the frame before the first new frame
 
 
 def token_mask(frame_mask: torch.Tensor, n: int) -> torch.Tensor:
@@ -334,9 +234,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         token_actions: also add to every token an embedding of the action learned for its place in
             the frame, so that a key can act on one spot (a number key lights one hotbar slot);
             adaLN's per-frame scale and shift acts on the whole frame alike.
-        turn_fov: the frames' vertical field of view in degrees (the built-in game's is 70); given,
-            each token also takes in the frame before turned by the frame's camera action
-            (``turn_frames``), through a map that starts at zero; 0: none.
     """
 
     @register_to_config
@@ -352,7 +249,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         action_dim: int = ACTION_DIM,
         max_frames: int = 16,
         token_actions: bool = False,
-        turn_fov: float = 0.0,
     ):
         super().__init__()
         h, w = latent_size
@@ -369,8 +265,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         self.action_embed = ActionEmbedder(action_dim, width)
         if token_actions:
             self.token_action_embed = nn.Linear(action_dim, self.tokens_per_frame * width, bias=False)
-        if turn_fov:
-            self.turned_embed = nn.Linear(patch_features, width, bias=False)
         self.blocks = nn.ModuleList([DiTBlock(width, heads, mlp_ratio) for _ in range(depth)])
         self.final = FinalLayer(width, patch_features)
         self.initialize_weights()
@@ -395,8 +289,6 @@ class WorldDiT(ModelMixin, ConfigMixin):
         nn.init.zeros_(self.final.linear.bias)
         if self.config.token_actions:  # zero: a model given them starts as it was (--init)
             nn.init.zeros_(self.token_action_embed.weight)
-        if self.config.turn_fov:
-            nn.init.zeros_(self.turned_embed.weight)
 
     # -- tokens <-> latents ------------------------------------------------------------------
     def patchify(self, x: torch.Tensor) -> torch.Tensor:
@@ -440,54 +332,49 @@ class WorldDiT(ModelMixin, ConfigMixin):
         t: torch.Tensor,
         actions: torch.Tensor,
         drop_actions: torch.Tensor | None = None,
-        cache: KVCache | None = None,
+        past: Past | None = None,
         positions: torch.Tensor | None = None,
         frame_mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    ) -> torch.Tensor | tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """Velocity for latents x (B, T, C, H, W) at noise levels t (B, T) under actions (B, T, 25).
 
-        ``drop_actions`` (B, T) bool replaces those frames' actions by "unknown" (training dropout,
-        and the unconditional half of guidance). With ``cache``, x is the one frame that follows the
-        cached ones (or it and the next); keys and values are left for ``cache.commit()``.
-        ``positions`` (T,) frame numbers and ``frame_mask`` (T, T) bool (frame i may see frame j,
-        lower-triangular) replace the defaults 0..T-1 and frame-causal: teacher-forced training lays
-        a clip out twice.
+        ``drop_actions`` (B, T) bool replaces those frames' actions by "unknown" (training's action
+        dropout). With ``past``, x is the one frame that follows the past frames (or it and the next),
+        and the result is ``(velocity, kv)``: per block, the keys and values (B, heads, T * N, head_dim)
+        of x's tokens, for the cache to keep. ``positions`` (T,) frame numbers and ``frame_mask`` (T, T)
+        bool (frame i may see frame j, lower-triangular) replace the defaults 0..T-1 and frame-causal:
+        teacher-forced training lays a clip out twice.
         """
         self.check_inputs(x, t, actions)
         b, frames = x.shape[:2]
-        if cache is not None and (frames > 2 or positions is not None or frame_mask is not None):
-            raise ValueError("with a KV cache the model takes one or two frames at a time, at the cache's positions")
+        if past is not None and (frames > 2 or positions is not None or frame_mask is not None):
+            raise ValueError("with past keys and values the model takes one or two new frames, at their positions")
         if frame_mask is not None and not torch.compiler.is_compiling() and frame_mask.triu(1).any():
             raise ValueError("frame_mask must be lower-triangular: a frame sees itself and frames laid out before it")
 
         # 1. tokens and per-frame conditioning
         if frame_mask is None and frames > 1:
             frame_mask = torch.ones(frames, frames, dtype=torch.bool, device=x.device).tril()
-        if cache is None:
+        if past is None:
             positions = (torch.arange(frames) if positions is None else positions).to(x.device)
             cos, sin = rope_angles(positions, self.grid, self.config.width // self.config.heads)
             before = self.previous_frames(x, positions, frame_mask)
         else:
             tokens = frames * self.tokens_per_frame
-            cos, sin, bias = cache.cos[:tokens], cache.sin[:tokens], cache.bias[:tokens]
-            before = torch.cat([cache.last.expand(b, -1, -1, -1, -1), x[:, :-1]], dim=1)
-            cache.pending_last = x[:, :1]
+            cos, sin, bias = past.cos[:tokens], past.sin[:tokens], past.bias[:tokens]
+            before = torch.cat([past.before.expand(b, -1, -1, -1, -1), x[:, :-1]], dim=1)
         h = self.patch_embed(torch.cat([self.patchify(x), self.patchify(before)], dim=-1))  # (B, T, N, D)
         c = self.noise_embed(t) + self.action_embed(actions, drop_actions)  # (B, T, D)
-        known = actions if drop_actions is None else actions * ~drop_actions[..., None]
         if self.config.token_actions:
+            known = actions if drop_actions is None else actions * ~drop_actions[..., None]
             h = h + self.token_action_embed(known.to(h.dtype)).view(h.shape)
-        if self.config.turn_fov:  # an unknown action turns nothing
-            h = h + self.turned_embed(self.patchify(turn_frames(before, known, self.config.turn_fov)))
 
         # 2. blocks
         kv = []
         for i, block in enumerate(self.blocks):
-            past = (cache.keys[i], cache.values[i], bias) if cache is not None else None
-            h, kv_i = block(h, c, cos, sin, frame_mask, past)
+            h, kv_i = block(h, c, cos, sin, frame_mask, None if past is None else (past.keys[i], past.values[i], bias))
             kv.append(kv_i)
-        if cache is not None:
-            cache.pending = kv
 
         # 3. back to latents
-        return self.unpatchify(self.final(h, c))  # (B, T, C, H, W)
+        v = self.unpatchify(self.final(h, c))  # (B, T, C, H, W)
+        return v if past is None else (v, kv)

@@ -101,19 +101,18 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """(B, C, h, w) -> (B, 3, h * 2^L, w * 2^L), the mirror of the encoder.
 
-    ``channels`` run from the latent resolution upward, with ``blocks[i]`` residual blocks at level i
-    (one each by default); the last upsampling is a pixel shuffle of 2x2 sub-pixels, so no convolution
-    runs at full resolution.
+    ``channels`` run from the latent resolution upward, one residual block each; the last upsampling
+    is a pixel shuffle of 2x2 sub-pixels, so no convolution runs at full resolution.
     """
 
-    def __init__(self, channels: tuple[int, ...], latent_channels: int, blocks: tuple[int, ...] | None = None):
+    def __init__(self, channels: tuple[int, ...], latent_channels: int):
         super().__init__()
         self.conv_in = nn.Conv2d(latent_channels, channels[0], 3, padding=1)
         layers: list[nn.Module] = [ResBlock(channels[0], channels[0])]
         for i, cout in enumerate(channels):
             if i > 0:
                 layers.append(Upsample(channels[i - 1], cout))
-            layers.extend(ResBlock(cout, cout) for _ in range(blocks[i] if blocks else 1))
+            layers.append(ResBlock(cout, cout))
         self.blocks = nn.Sequential(*layers)
         self.norm_out = _norm(channels[-1])
         self.conv_out = nn.Conv2d(channels[-1], 3 * 4, 3, padding=1)
@@ -136,7 +135,6 @@ class FrameVAE(ModelMixin, ConfigMixin):
         latent_channels: C, channels of the latent grid.
         encoder_channels: channels per encoder level; each level halves the resolution.
         decoder_channels: channels per decoder level from the latent resolution upward.
-        decoder_blocks: residual blocks per decoder level (default one each).
     """
 
     @register_to_config
@@ -146,19 +144,16 @@ class FrameVAE(ModelMixin, ConfigMixin):
         latent_channels: int = 8,
         encoder_channels: tuple[int, ...] = (48, 96, 128),
         decoder_channels: tuple[int, ...] = (128, 96, 48),
-        decoder_blocks: tuple[int, ...] | None = None,
     ):
         super().__init__()
         if len(encoder_channels) != len(decoder_channels):
             raise ValueError(f"encoder_channels {encoder_channels} and decoder_channels {decoder_channels} "
                              "need the same number of levels")
-        if decoder_blocks is not None and len(decoder_blocks) != len(decoder_channels):
-            raise ValueError(f"decoder_blocks {decoder_blocks} needs one count per level of {decoder_channels}")
         down = 2 ** len(encoder_channels)
         if image_size[0] % down or image_size[1] % down:
             raise ValueError(f"image_size {tuple(image_size)} is not divisible by the downsampling factor {down}")
         self.encoder = Encoder(tuple(encoder_channels), latent_channels)
-        self.decoder = Decoder(tuple(decoder_channels), latent_channels, decoder_blocks and tuple(decoder_blocks))
+        self.decoder = Decoder(tuple(decoder_channels), latent_channels)
 
     @property
     def downsample_factor(self) -> int:
