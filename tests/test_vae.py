@@ -190,3 +190,15 @@ def test_cli_refuses_a_dataset_of_another_frame_size(tiny_dataset, tmp_path, cap
     assert "frames are 32x32, but the VAE" in err and err.count("\n") == 1
     with pytest.raises(DatasetError):
         evaluate_vae(tmp_path / "v64", tiny_dataset, tmp_path / "r")
+
+
+def test_train_vae_is_configured_as_train_is_a_file_then_flags(tmp_path):
+    from train.configs import VAE_LAYOUT, VAETrainConfig, load_config
+
+    (tmp_path / "vae.yaml").write_text("steps: 300\nmse_weight: 30\n")
+    cfg = load_config(tmp_path / "vae.yaml", VAETrainConfig, steps=None, lr=1e-4)
+    assert (cfg.steps, cfg.mse_weight, cfg.lr, cfg.batch_size) == (300, 30, 1e-4, VAETrainConfig().batch_size)
+    assert cfg.vae == VAE_LAYOUT  # a new VAE gets the shipped layout
+    (tmp_path / "bad.yaml").write_text("stepz: 3\n")
+    with pytest.raises(UserError, match="bad.yaml: unknown setting"):
+        load_config(tmp_path / "bad.yaml", VAETrainConfig)

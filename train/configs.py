@@ -49,8 +49,28 @@ class DiTTrainConfig:
     seed: int = 0
 
 
-def load_config(path: str | Path | None, **overrides) -> DiTTrainConfig:
-    """Defaults, then the file (if any), then explicit overrides that are not None."""
+@dataclass
+class VAETrainConfig:
+    steps: int = 4000
+    batch_size: int = 16  # per process and micro-batch
+    grad_accum: int = 1
+    lr: float = 4e-4
+    warmup: int = 100
+    weight_decay: float = 0.0
+    kl_weight: float = 1e-6  # small: the latent stays close to a plain autoencoder's
+    grad_weight: float = 1.0  # image-gradient L1
+    mse_weight: float = 1.0
+    checkpoint_every: int = 250
+    log_every: int = 25
+    image_every: int = 250
+    seed: int = 0
+    decoder_only: bool = False  # fine-tune the decoder of ``init``; the encoder (the latent space) stays
+    vae: dict = field(default_factory=lambda: dict(VAE_LAYOUT))  # FrameVAE arguments for a new VAE (not with init)
+
+
+def load_config(path: str | Path | None, cls: type = DiTTrainConfig, **overrides):
+    """A ``cls`` (DiTTrainConfig or VAETrainConfig): its defaults, then the file (if any), then explicit
+    overrides that are not None. Both trainers are configured this way: a file, and flags over it."""
     values: dict = {}
     if path is not None:
         import yaml
@@ -60,12 +80,12 @@ def load_config(path: str | Path | None, **overrides) -> DiTTrainConfig:
             values = yaml.safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError) as e:
             raise UserError(f"{path}: cannot read config ({e})") from None
-        known = {f.name for f in fields(DiTTrainConfig)}
+        known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
             raise UserError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
     values.update({k: v for k, v in overrides.items() if v is not None})
-    cfg = DiTTrainConfig(**values)
-    if cfg.model not in DIT_PRESETS:
+    cfg = cls(**values)
+    if isinstance(cfg, DiTTrainConfig) and cfg.model not in DIT_PRESETS:
         raise UserError(f"unknown model size {cfg.model!r}; choose one of {', '.join(DIT_PRESETS)}")
     return cfg

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -26,27 +26,9 @@ from wm_video.models.vae import FrameVAE
 
 from .accelerator import make_accelerator
 from .checkpoints import latest_checkpoint, restore, save_checkpoint
+from .configs import VAETrainConfig
 from .frames import FrameSource, prefetched
 from .optim import schedule, update
-
-
-@dataclass
-class VAETrainConfig:
-    steps: int = 4000
-    batch_size: int = 16  # per process and micro-batch
-    grad_accum: int = 1
-    lr: float = 4e-4
-    warmup: int = 100
-    weight_decay: float = 0.0
-    kl_weight: float = 1e-6  # small: the latent stays close to a plain autoencoder's
-    grad_weight: float = 1.0  # image-gradient L1
-    mse_weight: float = 1.0
-    checkpoint_every: int = 250
-    log_every: int = 25
-    image_every: int = 250
-    seed: int = 0
-    decoder_only: bool = False  # fine-tune the decoder of ``init``; the encoder (the latent space) stays
-    vae: dict = field(default_factory=dict)  # FrameVAE arguments for a new VAE (not with init)
 
 
 def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -97,12 +97,12 @@ def cmd_preview(args: argparse.Namespace) -> None:
 
 
 def cmd_train_vae(args: argparse.Namespace) -> None:
-    from train.configs import VAE_LAYOUT
-    from train.train_vae import VAETrainConfig, train_vae
+    from train.configs import VAETrainConfig, load_config
+    from train.train_vae import train_vae
 
-    cfg = VAETrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-                         checkpoint_every=args.checkpoint_every, decoder_only=args.decoder_only,
-                         mse_weight=args.mse_weight, vae=dict(VAE_LAYOUT))
+    cfg = load_config(args.config, VAETrainConfig, steps=args.steps, batch_size=args.batch_size,
+                      grad_accum=args.grad_accum, lr=args.lr, checkpoint_every=args.checkpoint_every,
+                      decoder_only=args.decoder_only or None, mse_weight=args.mse_weight)
     path = train_vae(args.data, args.out, cfg, init=args.init)
     print(f"{path}: VAE saved; TensorBoard logs in {args.out}")
 
@@ -274,17 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
                 computes=True)
     p.add_argument("--data", required=True, help="image dataset (from record or an importer)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, TensorBoard logs, the VAE in OUT/vae")
-    p.add_argument("--steps", type=int, default=4000)
-    p.add_argument("--batch-size", type=int, default=16, help="frames per process and micro-batch")
-    p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
-    p.add_argument("--lr", type=float, default=4e-4)
-    p.add_argument("--checkpoint-every", type=int, default=250)
+    p.add_argument("--config", help="YAML or JSON file of training settings (VAETrainConfig in train/configs.py)")
+    p.add_argument("--steps", type=int, help="default 4000")
+    p.add_argument("--batch-size", type=int, help="frames per process and micro-batch (default 16)")
+    p.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step (default 1)")
+    p.add_argument("--lr", type=float, help="default 4e-4")
+    p.add_argument("--checkpoint-every", type=int, help="default 250")
     p.add_argument("--init", help="start from these VAE weights (a saved VAE folder) instead of scratch")
     p.add_argument("--decoder-only", action="store_true",
                    help="train only the decoder of --init: its latents, and a DiT trained on them, stay valid")
-    p.add_argument("--mse-weight", type=float, default=1.0,
-                   help="weight of the squared error beside L1 and the image-gradient L1 (PSNR follows it; "
-                        "the shipped decoder was fine-tuned with 30, docs/experiments.md)")
+    p.add_argument("--mse-weight", type=float,
+                   help="weight of the squared error beside L1 and the image-gradient L1 (default 1; PSNR follows "
+                        "it; the shipped decoder was fine-tuned with 30, docs/training.md)")
 
     p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE", computes=True)
     p.add_argument("--data", required=True)
