@@ -323,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grad-accum", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--compile", action="store_true",
-                   help="torch.compile the model (steps about 5%% faster on 2 CPU cores, after a minute compiling)")
+                   help="torch.compile the model (a little faster, after a minute compiling; docs/performance.md)")
     p.add_argument("--init", help="start from these DiT weights (e.g. MODEL/dit) instead of scratch")
 
     p = command("play", cmd_play, "play a world model in a window: your keys, its imagined frames", computes=True)

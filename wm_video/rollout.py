@@ -35,9 +35,8 @@ from .world_model import WorldModel
 
 @dataclass
 class RolloutConfig:
-    # Defaults chosen on held-out seeds with the shipped model: 3 steps with shift 3 beat 4 with shift 1
-    # on autoregressive PSNR at every horizon, and a little context noise keeps long rollouts steadier.
-    # A 10-frame window imagines as well as 16 at horizons 1-64 and plays ~15% faster; 8 loses ~0.7 dB.
+    # Defaults chosen on held-out seeds with the shipped model (docs/performance.md): fewer steps with a
+    # shift, a little context noise for steadier long rollouts, and a 10-frame window as good as 16.
     steps: int = 3  # denoising steps per frame
     shift: float = 3.0  # > 1 spends more of the steps at high noise
     context_noise: float = 0.15  # level the context frames are noised to and labelled with

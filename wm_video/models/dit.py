@@ -13,8 +13,8 @@ makes copying it one linear map instead of an attention lookup the model has to 
 
 Full attention with a frame-causal mask, rather than Oasis' factorised spatial / temporal
 attention: when the camera turns, what was at one patch moves to another, and full attention
-lets a token look there directly; at 64 tokens per frame and a 16-frame window it is 11-19% of a
-training step's FLOPs (benchmarks/bench_dit.py), though on CPUs it runs well below matmul speed.
+lets a token look there directly, and at 64 tokens per frame it is a small share of the FLOPs
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def token_mask(frame_mask: torch.Tensor, n: int) -> torch.Tensor:
     return frame_mask.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1)
 
 
-QUERY_FRAMES_PER_CALL = 4  # measured: 2 and 8 were slower on the default training clips
+QUERY_FRAMES_PER_CALL = 4  # 2 and 8 were slower on the default training clips (docs/performance.md)
 
 
 def masked_attention(q, k, v, frame_mask: torch.Tensor | None) -> torch.Tensor:
@@ -129,8 +129,8 @@ def masked_attention(q, k, v, frame_mask: torch.Tensor | None) -> torch.Tensor:
     ``frame_mask`` is lower-triangular: a frame sees only itself and frames laid out before it.
     That hides half the query-key pairs or more, and the CPU flash-attention kernel computes every
     pair before masking. So queries go a few frames at a time, against the keys up to their last
-    frame only: the same result, and a default-size training step about 12% faster on 2 CPU cores
-    (benchmarks/bench_dit.py). The slices depend on shapes alone, so torch.compile traces it whole.
+    frame only: the same result, fewer pairs computed. The slices depend on shapes alone, so
+    torch.compile traces it whole.
     """
     if frame_mask is None:
         return F.scaled_dot_product_attention(q, k, v)
