@@ -22,15 +22,11 @@ import numpy as np
 
 from wm_video.errors import UserError
 from wm_video.judge import FrameJudge, frechet_distance, judge_features, mean_iou, predict_labels
-from wm_video.metrics import sharpness
+from wm_video.metrics import gaussian_blur, sharpness
 
 HORIZONS = (1, 4, 16, 64)
 LONG_STRIDE = 4  # every 4th frame of a long rollout: neighbours are nearly the same picture
 BOOTSTRAP = 100
-
-
-def blur(frames: np.ndarray, sigma: float = 1.0) -> np.ndarray:
-    return np.stack([cv2.GaussianBlur(f, (0, 0), sigma) for f in frames])
 
 
 def iou_curve(judge: FrameJudge, frames: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -69,7 +65,7 @@ def realism(judge: FrameJudge, fakes: list[np.ndarray], reals: list[np.ndarray],
         raise ValueError(f"need as many imagined as real units, at least 2; got {len(fakes)} and {len(reals)}")
     fake_f = [judge_features(judge, f) for f in fakes]
     real_f = [judge_features(judge, r) for r in reals]
-    blur_f = [judge_features(judge, blur(r)) for r in reals]
+    blur_f = [judge_features(judge, gaussian_blur(r, 1.0)) for r in reals]
     rng = np.random.default_rng(seed)
     boot = []
     for _ in range(BOOTSTRAP):  # resample seeds within each half, as another set of seeds would

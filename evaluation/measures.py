@@ -15,7 +15,6 @@ from tqdm import tqdm
 from data_tools.dataset import Episode
 from wm_video.actions import action_from_dict
 from wm_video.metrics import psnr
-from wm_video.precision import compute_precision
 from wm_video.rollout import WorldSession
 from wm_video.world_model import WorldModel
 
@@ -113,6 +112,7 @@ def speed(session: WorldSession, episode: Episode, prompt: int, steps: int = 40)
         session.step(a)
         times.append(time.perf_counter() - start)
     steady = times[session.rollout.window:] or times
+    compute = "bf16" if session.dtype == torch.bfloat16 else "fp32"
     return {"speed": {"fps": 1 / statistics.median(steady), "latency_p90_ms": float(np.percentile(steady, 90)) * 1000,
-                      "threads": torch.get_num_threads(), "compute": compute_precision().name,  # the session's
+                      "threads": torch.get_num_threads(), "compute": compute,
                       "cpu_capability": torch.backends.cpu.get_cpu_capability()}}

@@ -24,7 +24,7 @@ TIMED_STEPS = 20  # the first second or two of play
 
 def slow_play_note(fps: float) -> str:
     """One line: the measured rate and what would help on this machine."""
-    precision = compute_precision()
+    precision = compute_precision("cpu")  # where the session runs
     faster = "bf16" if precision.native_bf16 else "fp32"
     if precision.name != faster:
         helps = f"--precision auto: this machine computes faster in {faster}"

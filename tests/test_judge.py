@@ -8,8 +8,9 @@ from data_tools.game import GameConfig
 from data_tools.game.blocks import LABEL_NAMES
 from data_tools.record import episode_seed, play_episode, record
 from evaluation.episodes import real_episode
-from evaluation.judged import blur, iou_curve
+from evaluation.judged import iou_curve
 from wm_video.judge import frechet_distance, judge_features, load_judge, mean_iou
+from wm_video.metrics import gaussian_blur
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_consistency_ranks_real_above_blurred_above_noise_and_falls_with_a_shift
     frames = np.concatenate([e.frames for e in real])
     labels = np.concatenate([e.labels for e in real])
     noise = np.random.default_rng(0).integers(0, 256, frames.shape, dtype=np.uint8)
-    scores = [iou_curve(judge, f, labels).mean() for f in (frames, blur(frames, 1.0), noise)]
+    scores = [iou_curve(judge, f, labels).mean() for f in (frames, gaussian_blur(frames, 1.0), noise)]
     assert scores[0] > scores[1] > scores[2], scores
     # Shifted by a block's width at 4 blocks away (128 px over a 70-degree view: about 23 px a block).
     shifted = np.roll(frames, 23, axis=2)
@@ -74,7 +75,7 @@ def test_realism_ranks_real_above_blurred_above_noise(judge, real):
     a, b = real[0].frames, real[1].frames
     ref = judge_features(judge, b)
     noise = np.random.default_rng(0).integers(0, 256, a.shape, dtype=np.uint8)
-    d = [frechet_distance(judge_features(judge, x), ref) for x in (a, blur(a, 1.0), noise)]
+    d = [frechet_distance(judge_features(judge, x), ref) for x in (a, gaussian_blur(a, 1.0), noise)]
     assert d[0] < d[1] < d[2], d
 
 
@@ -100,7 +101,7 @@ def test_realism_command_writes_json_and_refuses_bad_input(real, tmp_path, capsy
     ref = tmp_path / "ref"
     record(ref, episodes=2, frames=24, size=(128, 128), seed=3)
     write_video(tmp_path / "real.mp4", real[0].frames)
-    write_video(tmp_path / "blurred.mp4", blur(real[0].frames, 1.0))
+    write_video(tmp_path / "blurred.mp4", gaussian_blur(real[0].frames, 1.0))
     out = tmp_path / "scores.json"
     assert main(["realism", str(tmp_path / "real.mp4"), str(tmp_path / "blurred.mp4"), "--reference", str(ref),
                  "--json", str(out)]) == 0

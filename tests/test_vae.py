@@ -173,11 +173,13 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tiny_dataset, tmp_pa
 
 
 def test_blur_equivalent_finds_the_blur_that_was_applied(tiny_dataset):
-    from train.eval_vae import blur, blur_equivalent, quality, sample_frames
+    from train.eval_vae import blur_equivalent, quality, sample_frames
+    from wm_video.metrics import gaussian_blur
 
     frames = sample_frames(tiny_dataset, 16)
     for sigma in (0.6, 1.5):
-        assert blur_equivalent(frames, quality(frames, blur(frames, sigma))[0]) == pytest.approx(sigma, abs=0.02)
+        blurred = gaussian_blur(frames, sigma)
+        assert blur_equivalent(frames, quality(frames, blurred)[0]) == pytest.approx(sigma, abs=0.02)
     assert blur_equivalent(frames, 1.0) is None  # worse than any blur up to 8 px
 
 

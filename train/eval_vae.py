@@ -13,7 +13,7 @@ import torch
 
 from data_tools.dataset import DatasetError, atomic_write, episode_indices, read_episode, read_info
 from wm_video.inference import fast_inference
-from wm_video.metrics import psnr, ssim
+from wm_video.metrics import gaussian_blur, psnr, ssim
 from wm_video.models.storage import load_model
 from wm_video.models.vae import FrameVAE, frames_to_input, output_to_frames
 from wm_video.precision import compute_precision
@@ -51,10 +51,6 @@ def quality(frames: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
     return float(psnr(y, x).mean()), float(ssim(y, x).mean())
 
 
-def blur(frames: np.ndarray, sigma: float) -> np.ndarray:
-    return np.stack([cv2.GaussianBlur(f, (0, 0), sigma) for f in frames])
-
-
 WIDEST_BLUR = 8.0  # px: blur_equivalent's search range ends here
 
 
@@ -65,7 +61,7 @@ def blur_equivalent(frames: np.ndarray, target_psnr: float) -> float | None:
     real = _to01(frames)
 
     def reads(sigma: float) -> float:
-        return float(psnr(_to01(blur(frames, sigma)), real).mean())
+        return float(psnr(_to01(gaussian_blur(frames, sigma)), real).mean())
 
     if reads(WIDEST_BLUR) > target_psnr:
         return None

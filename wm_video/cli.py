@@ -227,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wm-video", description="Interactive video world models of Minecraft-like games.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def command(name: str, func, help: str, computes: bool = False) -> argparse.ArgumentParser:
+    def command(name: str, func, help: str, computes: str | None = None) -> argparse.ArgumentParser:
+        """``computes``: where the command computes, "cpu" (the world-model session), "device" (a GPU if
+        any), or "trainer" (accelerate's device; the trainer names its choice); it then takes --precision."""
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func, computes=computes)
         if computes:
@@ -271,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=int, default=4, help="upscaling factor (default 4)")
 
     p = command("train-vae", cmd_train_vae, "train the frame VAE (resumes from --out; accelerate launch for GPUs)",
-                computes=True)
+                computes="trainer")
     p.add_argument("--data", required=True, help="image dataset (from record or an importer)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, TensorBoard logs, the VAE in OUT/vae")
     p.add_argument("--config", help="YAML or JSON file of training settings (VAETrainConfig in train/configs.py)")
@@ -287,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the squared error beside L1 and the image-gradient L1 (default 1; PSNR follows "
                         "it; the shipped decoder was fine-tuned with 30, docs/training.md)")
 
-    p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE", computes=True)
+    p = command("encode", cmd_encode, "encode an image dataset into a latent dataset with a trained VAE",
+                computes="device")
     p.add_argument("--data", required=True)
     p.add_argument("--vae", required=True, help="a saved VAE folder (e.g. RUN/vae)")
     p.add_argument("--out", required=True, help="latent dataset folder (resumes one made by the same VAE)")
@@ -295,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="processes reading, encoding and writing episodes side by side (on a GPU machine: ~8)")
 
     p = command("eval-vae", cmd_eval_vae, "measure a VAE: PSNR, SSIM, speed, compression, side-by-side image",
-                computes=True)
+                computes="cpu")
     p.add_argument("--vae", required=True)
     p.add_argument("--data", required=True, help="held-out image dataset")
     p.add_argument("--out", required=True, help="report folder")
@@ -312,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "0.3-1.5 px (default 0: a judge so trained labelled blurred frames better than sharp ones)")
 
     p = command("train", cmd_train, "train the dynamics model on a latent dataset (resumes; accelerate launch)",
-                computes=True)
+                computes="trainer")
     p.add_argument("--data", required=True, help="latent dataset (from encode)")
     p.add_argument("--vae", required=True, help="the VAE that made the latents; it is bundled with the model")
     p.add_argument("--out", required=True, help="run folder: checkpoints, logs, samples, the model in OUT/model")
@@ -326,14 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch.compile the model (a little faster, after a minute compiling; docs/performance.md)")
     p.add_argument("--init", help="start from these DiT weights (e.g. MODEL/dit) instead of scratch")
 
-    p = command("play", cmd_play, "play a world model in a window: your keys, its imagined frames", computes=True)
+    p = command("play", cmd_play, "play a world model in a window: your keys, its imagined frames", computes="cpu")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--seed", type=int, default=0, help="seed of the real game that prompts it; R takes the next")
     add_rollout_args(p)
     p.add_argument("--record", help="save the session to this folder as mp4 + actions jsonl")
 
     p = command("render", cmd_render, "write a rollout to a video (mp4 or gif), optionally beside the real game",
-                computes=True)
+                computes="cpu")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
     p.add_argument("--actions", help="JSON lines of actions, one object per frame (import-video's format); "
@@ -345,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
     add_rollout_args(p)
 
-    p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds", computes=True)
+    p = command("eval", cmd_eval, "measure a world model against the real game on held-out seeds", computes="cpu")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--out", required=True, help="report folder: metrics.json, plots.png, long_rollouts.png, "
                    "number_keys.png, place_break.png, real_vs_imagined.mp4")
@@ -380,8 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "precision", None):
         os.environ[ENV] = args.precision  # worker processes and accelerate's see it too
     try:
-        if args.computes and args.command not in ("train", "train-vae"):  # trainers name their own device's
-            print(compute_precision(), flush=True)
+        if args.computes in ("cpu", "device"):
+            print(compute_precision("cpu" if args.computes == "cpu" else None), flush=True)
         args.func(args)
     except UserError as e:
         print(f"wm-video {args.command}: error: {e}", file=sys.stderr)

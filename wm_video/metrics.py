@@ -1,7 +1,9 @@
-"""Image quality measures on frames in [0, 1], shaped (B, 3, H, W): PSNR and SSIM; and sharpness of uint8 frames."""
+"""Image quality measures on frames in [0, 1], shaped (B, 3, H, W): PSNR and SSIM; and, on uint8 frames
+(N, H, W, 3), sharpness and the Gaussian blur that eval's references use."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -42,3 +44,8 @@ def sharpness(frames: np.ndarray) -> np.ndarray:
     Blur lowers it, and a blurred frame can keep a real frame's colours and contrast."""
     g = frames.astype(np.float32).mean(-1)
     return (np.abs(np.diff(g, axis=1)).mean((1, 2)) + np.abs(np.diff(g, axis=2)).mean((1, 2))) / 2
+
+
+def gaussian_blur(frames: np.ndarray, sigma: float) -> np.ndarray:
+    """(N, H, W, 3) uint8 frames blurred by a Gaussian of ``sigma`` px."""
+    return np.stack([cv2.GaussianBlur(f, (0, 0), sigma) for f in frames])

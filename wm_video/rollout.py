@@ -211,7 +211,7 @@ class WorldSession:
     def __init__(self, world: WorldModel, config: RolloutConfig | None = None, dtype: torch.dtype | None = None,
                  compile: bool = False, reference: bool = False):
         self.world = world
-        self.dtype = dtype or compute_precision().dtype
+        self.dtype = dtype or compute_precision("cpu").dtype  # a session runs on the CPU
         dit = cast(copy.deepcopy(world.dit), self.dtype)
         if compile:
             dit = compiled(dit)
