@@ -141,13 +141,15 @@ def test_label_maps_are_deterministic_and_leave_the_frames_as_they_were():
     run(g, scripted_actions(20))
     frame, labels = g.render(), g.labels()
     p, cfg = g.player, g.config
-    bare = np.empty_like(frame)  # the same view drawn without labels (no attack held: no cracks)
+    bare = np.empty_like(frame)  # the same view drawn again into a labels buffer of other content (no cracks)
+    written = np.full_like(labels, 255)
     target = np.array(g.target()[0] if g.target() else (0, -1, 0))
     render_view(bare, g.world.blocks, cfg.world.height, g.world.mask, g._mip_rgb, g._mip_opaque, B.BLOCK_FACES,
-                *p.eye, p.yaw, p.pitch, cfg.fov, cfg.fog_start, cfg.fog_end, target, 0.0, g._sun,
-                np.zeros((0, 0), np.uint8))
+                *p.eye, p.yaw, p.pitch, cfg.fov, cfg.fog_start, cfg.fog_end, target, 0.0, g._sun, written)
     g.hud.draw(bare, p.slot)
     np.testing.assert_array_equal(frame, bare)
+    world = labels != B.HUD_LABEL  # the HUD's labels are drawn after the ray marcher's
+    np.testing.assert_array_equal(written[world], labels[world])
     assert labels.shape == frame.shape[:2] and labels.max() < len(B.LABEL_NAMES)
     h = Game(7, SMALL)
     h.reset()
