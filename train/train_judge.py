@@ -1,7 +1,7 @@
 """``wm-video train-judge``: train the FrameJudge on recorded game frames and their label maps.
 
 Cross-entropy on random crops (the net is fully convolutional; crops cost a quarter of a whole
-frame on a CPU; optionally some blurred), measured on whole frames of held-out episodes.
+frame on a CPU), measured on whole frames of held-out episodes.
 The model is saved atomically at every checkpoint with its step, so a rerun with the same
 ``--out`` resumes from there (the optimizer's moments start afresh). The judge folder gets a card
 with its held-out accuracy.
@@ -14,7 +14,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -34,11 +33,7 @@ class JudgeTrainConfig:
     checkpoint_every: int = 250
     heldout_every: int = 4  # judge every 4th held-out frame: neighbours are nearly the same picture
     seed: int = 0
-    channels: tuple[int, ...] = (16, 32, 64, 96)
-    # Off: trained on blurred crops too (0.5, 1.5), a judge labelled sigma-1 blurred frames better than
-    # sharp ones (IoU 0.84 against 0.80), and consistency must rank real frames above blurred ones.
-    blur_share: float = 0.0  # share of crops blurred by a Gaussian of a random sigma up to blur_max px
-    blur_max: float = 1.5
+    channels: tuple[int, ...] = (16, 32, 64, 96)  # per level of the FrameJudge (the shipped judge's)
 
 
 def load_labelled(root: str | Path, every: int = 1) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -63,7 +58,7 @@ def accuracy(judge: FrameJudge, frames: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def _batch(frames: np.ndarray, labels: np.ndarray, cfg: JudgeTrainConfig, rng: np.random.Generator):
-    """Random crops, half of them mirrored left to right, ``blur_share`` of them blurred."""
+    """Random crops, half of them mirrored left to right."""
     n, h, w = labels.shape
     idx = rng.integers(0, n, cfg.batch_size)
     ys, xs = rng.integers(0, h - cfg.crop + 1, cfg.batch_size), rng.integers(0, w - cfg.crop + 1, cfg.batch_size)
@@ -71,8 +66,6 @@ def _batch(frames: np.ndarray, labels: np.ndarray, cfg: JudgeTrainConfig, rng: n
     lab = np.stack([labels[i, y:y + cfg.crop, x:x + cfg.crop] for i, y, x in zip(idx, ys, xs, strict=True)])
     flip = rng.random(cfg.batch_size) < 0.5
     f[flip], lab[flip] = f[flip, :, ::-1], lab[flip, :, ::-1]
-    for i in np.flatnonzero(rng.random(cfg.batch_size) < cfg.blur_share):
-        f[i] = cv2.GaussianBlur(f[i], (0, 0), rng.uniform(0.3, cfg.blur_max))
     return torch.from_numpy(f), torch.from_numpy(lab.astype(np.int64))
 
 
@@ -139,8 +132,7 @@ against the real game's; realism: the Frechet distance between its pooled featur
 and real frames), and `wm-video realism` scores any video.
 
 Trained on the built-in game's own ground truth: {train_frames} frames of `{data}`, {steps} steps of
-{batch} random {crop}x{crop} crops (cross-entropy; {blur_share:.0%} of them blurred by a Gaussian of sigma
-0.3-{blur_max} px). Measured on every {every}th frame of `{heldout}`,
+{batch} random {crop}x{crop} crops (cross-entropy). Measured on every {every}th frame of `{heldout}`,
 episodes of other seeds, whole frames:
 
 | held-out frames | per-pixel accuracy | mean IoU (per frame, classes present) |
@@ -164,7 +156,7 @@ def save_judge(judge: FrameJudge, path: Path, figures: dict, command: str) -> No
     (tmp / "accuracy.json").write_text(json.dumps(figures, indent=2))
     (tmp / "README.md").write_text(_CARD.format(
         params=sum(p.numel() for p in judge.parameters()), classes=", ".join(judge.config.class_names),
-        batch=c["batch_size"], crop=c["crop"], blur_share=c["blur_share"], blur_max=c["blur_max"],
+        batch=c["batch_size"], crop=c["crop"],
         every=c["heldout_every"], command=command or "(from Python)",
         **{k: figures[k] for k in ("train_frames", "data", "steps", "heldout", "frames", "pixel_accuracy",
                                     "mean_iou")}))

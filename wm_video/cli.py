@@ -125,7 +125,7 @@ def cmd_eval_vae(args: argparse.Namespace) -> None:
 def cmd_train_judge(args: argparse.Namespace) -> None:
     from train.train_judge import JudgeTrainConfig, train_judge
 
-    cfg = JudgeTrainConfig(steps=args.steps, batch_size=args.batch_size, blur_share=args.blur_share)
+    cfg = JudgeTrainConfig(steps=args.steps, batch_size=args.batch_size)
     train_judge(args.data, args.heldout, args.out, cfg, command="wm-video " + " ".join(sys.argv[1:]))
     print(f"{args.out}/judge: the judge, its card and accuracy.json")
 
@@ -311,8 +311,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder: OUT/checkpoint (resumed), the judge in OUT/judge")
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--batch-size", type=int, default=16, help="random 64x64 crops per step")
-    p.add_argument("--blur-share", type=float, default=0.0, help="share of crops blurred by a Gaussian of sigma "
-                   "0.3-1.5 px (default 0: a judge so trained labelled blurred frames better than sharp ones)")
 
     p = command("train", cmd_train, "train the dynamics model on a latent dataset (resumes; accelerate launch)",
                 computes="trainer")

@@ -32,7 +32,7 @@ class FrameJudge(ModelMixin, ConfigMixin):
     """
 
     @register_to_config
-    def __init__(self, class_names: tuple[str, ...] = ("sky",), channels: tuple[int, ...] = (24, 48, 64, 96),
+    def __init__(self, class_names: tuple[str, ...] = ("sky",), channels: tuple[int, ...] = (16, 32, 64, 96),
                  texture_weight: float = 10.0):
         super().__init__()
         c0, c1, c2, c3 = channels
