@@ -113,13 +113,15 @@ def test_play_says_once_in_a_line_when_its_first_frames_run_below_real_time(tiny
     game = model_game.ModelGame(WorldModel.load(tiny_world), seed=2, rollout=RolloutConfig(steps=1), compile=False)
     game.reset()
     monkeypatch.setattr(model_game, "REAL_TIME_FPS", 1e9)  # no machine makes that: this one is "slow"
-    monkeypatch.setattr(model_game, "compute_precision", lambda: decide("bf16", native=False, what="this AVX2 CPU"))
+    monkeypatch.setattr(model_game, "compute_precision",
+                        lambda device=None: decide("bf16", native=False, what="this AVX2 CPU"))
     for _ in range(2 * model_game.TIMED_STEPS):
         game.step(np.zeros(25, np.float32))
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 and lines[0].startswith("play: ") and "frames/s here, below real time" in lines[0]
     assert "--precision auto: this machine computes faster in fp32" in lines[0]
-    monkeypatch.setattr(model_game, "compute_precision", lambda: decide("auto", native=False, what="this AVX2 CPU"))
+    monkeypatch.setattr(model_game, "compute_precision",
+                        lambda device=None: decide("auto", native=False, what="this AVX2 CPU"))
     assert "4.2 frames/s here" in model_game.slow_play_note(4.2) and "--steps 2" in model_game.slow_play_note(4.2)
 
 
