@@ -4,11 +4,12 @@
 
 Everything runs in the compute dtype ``wm-video play`` uses on this machine (wm_video.precision):
 bf16 where it is native, fp32 elsewhere. Targets for the compiled session that play runs, at
-128x128 with the default model: on a bf16 CPU >= 20 frames/s (aim 30) and a 90th-percentile
-keypress-to-frame latency <= 60 ms; on an fp32 (AVX2) CPU >= 6 frames/s (precision issue). Also
-printed, from the same run: the eager (uncompiled) session, the speed-up over the reference mode
-(the whole window recomputed at every step, as Oasis samples) and the share of a matmul's
-GFLOP/s in the same dtype that the engine's DiT passes achieve.
+128x128: with the Euler sampler (3 steps), >= 20 frames/s (aim 30) on a bf16 CPU and >= 6 on an
+fp32 (AVX2) one; with a one-pass model, >= 60 and >= 15; a 90th-percentile keypress-to-frame
+latency <= 60 ms. Also printed, from the same run: the eager (uncompiled) session, the speed-up
+over the reference mode (Euler only: the whole window recomputed at every step, as Oasis
+samples), the DiT's passes and FLOPs per frame, and the share of a matmul's GFLOP/s in the same
+dtype that the whole frame (DiT and decoder) achieves.
 """
 
 from __future__ import annotations
@@ -77,14 +78,23 @@ def main() -> None:
     fps = 1 / statistics.median(steady)
     p90 = float(np.percentile(steady, 90)) * 1000
 
-    reference = WorldSession(world, config, reference=True)
-    ref_times = run(reference, prompt, actions[:window + 8])[window:]
-    speedup = statistics.median(ref_times) / statistics.median(eager_steady)
+    one_pass = eager.rollout.one_pass
+    speedup = None
+    if not one_pass:
+        reference = WorldSession(world, config, reference=True)
+        ref_times = run(reference, prompt, actions[:window + 8])[window:]
+        speedup = statistics.median(ref_times) / statistics.median(eager_steady)
 
-    # FLOPs of the DiT passes of one steady-state frame (counted on the eager twin: same passes).
+    # FLOPs and passes of one steady-state frame (counted on the eager twin: the same work).
+    passes = []
+    hook = eager.rollout.model.register_forward_hook(lambda m, args, out: passes.append(args[0].shape[1]))
     with FlopCounterMode(display=False) as counter:
-        eager.step(actions[0])
-    flops = counter.get_total_flops()
+        latent = eager.rollout.step(torch.from_numpy(actions[0]))
+    hook.remove()
+    dit_flops = counter.get_total_flops()
+    with FlopCounterMode(display=False) as counter:
+        eager.world.decode(latent[None], decoder=eager.decoder)
+    flops = dit_flops + counter.get_total_flops()
     z = torch.randn(1, *world.vae.latent_shape)
     decode_ms = statistics.median([_time(lambda: cached.decoder(z)) for _ in range(20)]) * 1000
     ceiling = matmul_gflops()
@@ -92,16 +102,23 @@ def main() -> None:
     achieved = flops / frame_s / 1e9
 
     params = sum(p.numel() for p in world.dit.parameters()) / 1e6
-    target = "target >= 20, aim 30" if cached.dtype == torch.bfloat16 else "target >= 6 (fp32 CPU)"
+    bf16 = cached.dtype == torch.bfloat16
+    if one_pass:
+        target, sampler = ("target >= 60" if bf16 else "target >= 15 (fp32 CPU)"), "one pass per frame"
+    else:
+        target, sampler = ("target >= 20, aim 30" if bf16 else "target >= 6 (fp32 CPU)"), f"{args.steps} Euler steps"
     print(f"\n{machine()}")
-    print(f"rollout at {world.info.width}x{world.info.height}: DiT {params:.1f}M params, {args.steps} steps/frame, "
+    print(f"rollout at {world.info.width}x{world.info.height}: DiT {params:.1f}M params, {sampler}, "
           f"window {window}, {torch.get_num_threads()} threads")
     print(f"{'frames/s (median, window full)':<40}{fps:>8.1f}   {target}")
     print(f"{'p90 keypress-to-frame latency (ms)':<40}{p90:>8.1f}   target <= 60")
     print(f"{'frames/s uncompiled':<40}{1 / statistics.median(eager_steady):>8.1f}   "
           f"(compiling took {compile_s:.0f} s at start)")
     print(f"{'VAE decode (ms/frame)':<40}{decode_ms:>8.1f}")
-    print(f"{'speed-up over reference mode (eager)':<40}{speedup:>8.1f}x")
+    if speedup is not None:
+        print(f"{'speed-up over reference mode (eager)':<40}{speedup:>8.1f}x")
+    print(f"{'DiT passes per frame (frames in each)':<40}{len(passes):>8}   {passes}")
+    print(f"{'DiT GFLOP per frame':<40}{dit_flops / 1e9:>8.2f}")
     print(f"{'GFLOP per frame / achieved GFLOP/s':<40}{flops / 1e9:>8.2f} / {achieved:.0f}")
     print(f"{'share of the matmul ceiling':<40}{achieved / ceiling:>8.0%}   (ceiling {ceiling:.0f} GFLOP/s "
           f"{str(cached.dtype).removeprefix('torch.')})")

@@ -6,6 +6,11 @@ frame's own keys and values, at the small context noise level, are computed in t
 of the next frame, in the same pass (a pass over two frames costs far less than two passes).
 The cache keeps the last ``window - 1`` frames, so memory stays bounded however long the session.
 
+A one-pass model (``model.json``'s sampler ``one_pass``, trained by ``wm-video train-one-pass``)
+makes each frame in a single pass over its own tokens: pure noise, with the frame before it
+beside each patch, at level 1. The cache keeps the keys and values of that pass, so a finished
+frame needs no pass of its own: its content reaches the next frames through that frame's pass.
+
 ``reference=True`` instead recomputes the whole window at every denoising step, as the Oasis
 sample loop does: slower by about the window length, and kept only to check the cache and to
 measure the speed-up. Both modes see the same inputs and give the same frames until the window
@@ -26,7 +31,7 @@ import numpy as np
 import torch
 
 from .actions import ACTION_DIM
-from .diffusion import add_noise, euler_step, sampling_levels
+from .diffusion import add_noise, euler_step, predicted_clean, sampling_levels
 from .inference import cast, compiled, fast_inference
 from .models.dit import Past, WorldDiT, rope_angles
 from .precision import compute_precision
@@ -60,17 +65,18 @@ class KVCache:
     def __init__(self, model: WorldDiT, window: int, batch: int = 1):
         cfg, n = model.config, model.tokens_per_frame
         head_dim = cfg.width // cfg.heads
-        dtype = next(model.parameters()).dtype
+        dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
         self.window = window
         # The last window - 1 frames: the next pass carries the two frames after them.
         shape = (cfg.depth, batch, cfg.heads, (window - 1) * n, head_dim)
-        self.keys, self.values = torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
+        self.keys = torch.zeros(shape, dtype=dtype, device=device)
+        self.values = torch.zeros_like(self.keys)
         self.tokens_per_frame, self.head_dim = n, head_dim
         self.grid = model.grid
         self.held = [-1] * (window - 1)  # the frame number in each slot; -1: empty
         self.frame = 0  # the absolute index of the next frame
         # The latest committed frame's latent input: the "frame before" of the next pass's first frame.
-        self.last = torch.zeros(batch, 1, cfg.latent_channels, *cfg.latent_size, dtype=dtype)
+        self.last = torch.zeros(batch, 1, cfg.latent_channels, *cfg.latent_size, dtype=dtype, device=device)
         self._update()
 
     @property
@@ -106,16 +112,20 @@ class KVCache:
         # slots that frame does not see.
         hidden = [[not self.sees(self.frame + j, g) for g in self.held] for j in (0, 1)]
         bias = torch.zeros(2, len(self.held), dtype=self.keys.dtype).masked_fill(torch.tensor(hidden), float("-inf"))
-        n = self.tokens_per_frame
-        self.bias = bias.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1)  # (2 * N, slots * N)
-        self.cos, self.sin = rope_angles(torch.tensor([self.frame, self.frame + 1]), self.grid, self.head_dim)
+        n, device = self.tokens_per_frame, self.keys.device
+        self.bias = bias.repeat_interleave(n, dim=0).repeat_interleave(n, dim=1).to(device)  # (2 * N, slots * N)
+        self.cos, self.sin = rope_angles(torch.tensor([self.frame, self.frame + 1], device=device), self.grid,
+                                         self.head_dim)
 
 
 class Rollout:
     """Latent-level engine: ``reset(latents, actions)``, then ``step(action) -> latent``."""
 
-    def __init__(self, model: WorldDiT, config: RolloutConfig | None = None, reference: bool = False):
-        self.model, self.reference = model, reference
+    def __init__(self, model: WorldDiT, config: RolloutConfig | None = None, reference: bool = False,
+                 one_pass: bool = False):
+        if reference and one_pass:
+            raise ValueError("reference mode recomputes the window with the Euler sampler; a one-pass model has none")
+        self.model, self.reference, self.one_pass = model, reference, one_pass
         self.config = config or RolloutConfig()
         self.window = self.config.window or min(10, model.config.max_frames)
         if not 2 <= self.window <= model.config.max_frames:
@@ -139,6 +149,10 @@ class Rollout:
         self.generator.manual_seed(self.config.seed)
         self.context, self.context_actions, self.finished = None, None, None
         self.cache = None if self.reference else KVCache(self.model, self.window)
+        if self.one_pass:  # each prompt frame's pass, its result replaced by the real frame
+            for i in range(max(0, len(latents) - keep), len(latents)):
+                self._one_pass(producing[i][None, None].to(self.dtype), latents[i][None, None].to(self.dtype))
+            return
         for i in range(max(0, len(latents) - keep), len(latents)):
             if self.finished is not None:
                 _, kv = self.model(*self.finished, past=self.cache.past())
@@ -148,11 +162,12 @@ class Rollout:
     @torch.inference_mode()
     def step(self, action: torch.Tensor) -> torch.Tensor:
         """Generate the frame that follows the current one under ``action`` (25,); returns (C, h, w) float32."""
-        if self.finished is None and self.context is None:
+        if self.cache is None and self.context is None:
             raise RuntimeError("call reset() with prompt latents first")
-        c, (h, w) = self.model.config.latent_channels, self.model.config.latent_size
         a = torch.as_tensor(action).reshape(1, 1, ACTION_DIM).to(self.dtype)
-        x = torch.randn(1, 1, c, h, w, generator=self.generator).to(self.dtype)
+        if self.one_pass:
+            return self._one_pass(a)[0, 0].float()
+        x = self._noise()
         for i, (t, t_next) in enumerate(zip(self.levels[:-1], self.levels[1:], strict=True)):
             if self.reference:
                 *inputs, frame_mask = self._with_context(x, self._level(t), a)
@@ -166,6 +181,19 @@ class Rollout:
             x = euler_step(x, v, self._level(t), self._level(t_next))
         self._remember(x, a)
         return x[0, 0].float()
+
+    def _one_pass(self, a: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """The frame after the cache's latest under action ``a`` (1, 1, 25), in one pass whose keys and values
+        the cache keeps; ``keep`` (a prompt frame) replaces the made frame as the next pass's frame before."""
+        x, level = self._noise(), self._level(1.0)
+        v, kv = self.model(x, level, a, past=self.cache.past())
+        made = predicted_clean(x, v, level)
+        self.cache.commit(kv, made if keep is None else keep)
+        return made
+
+    def _noise(self) -> torch.Tensor:
+        c, (h, w) = self.model.config.latent_channels, self.model.config.latent_size
+        return torch.randn(1, 1, c, h, w, generator=self.generator).to(self.dtype)
 
     def _level(self, t: float, frames: int = 1) -> torch.Tensor:
         return torch.full((1, frames), t, dtype=self.dtype)
@@ -216,7 +244,7 @@ class WorldSession:
         if compile:
             dit = compiled(dit)
         self.decoder = fast_inference(world.vae.decoder, self.dtype, compile=compile)
-        self.rollout = Rollout(dit, config, reference=reference)
+        self.rollout = Rollout(dit, config, reference=reference, one_pass=world.info.sampler == "one_pass")
         if compile:  # compile now, for both pass shapes (one frame; two), not in the middle of play
             h, w = world.vae.config.image_size
             self.reset(np.zeros((2, h, w, 3), np.uint8), np.zeros((2, ACTION_DIM), np.float32))

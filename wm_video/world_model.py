@@ -2,7 +2,7 @@
 
     MODEL/vae/         FrameVAE (safetensors + config.json)
     MODEL/dit/         WorldDiT (safetensors + config.json)
-    MODEL/model.json   latent scaling factor, fps, frame size
+    MODEL/model.json   latent scaling factor, fps, frame size, sampler
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .models.storage import ModelError, load_model, replace_folder, staging_fold
 from .models.vae import FrameVAE, frames_to_input, output_to_frames
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "pretrained" / "default"
+SAMPLERS = ("euler", "one_pass")
 PROMPT_FRAMES = 8  # real frames a rollout starts from (play, render and eval)
 
 
@@ -37,6 +38,19 @@ class WorldModelInfo:
     fps: float
     width: int
     height: int
+    # "euler": a few Euler steps per frame (RolloutConfig.steps); "one_pass": one DiT pass per frame
+    sampler: str = "euler"
+
+    @classmethod
+    def read(cls, path: str | Path) -> WorldModelInfo:
+        """MODEL/model.json."""
+        path = Path(path)
+        if not (path / "model.json").is_file():
+            raise ModelError(f"{path}: not a wm-video model (no model.json)")
+        info = cls(**json.loads((path / "model.json").read_text()))
+        if info.sampler not in SAMPLERS:
+            raise ModelError(f"{path / 'model.json'}: unknown sampler {info.sampler!r}; one of {', '.join(SAMPLERS)}")
+        return info
 
 
 class WorldModel:
@@ -49,9 +63,7 @@ class WorldModel:
     @classmethod
     def load(cls, path: str | Path) -> WorldModel:
         path = Path(path)
-        if not (path / "model.json").is_file():
-            raise ModelError(f"{path}: not a wm-video model (no model.json)")
-        info = WorldModelInfo(**json.loads((path / "model.json").read_text()))
+        info = WorldModelInfo.read(path)
         return cls(load_model(FrameVAE, path / "vae"), load_model(WorldDiT, path / "dit"), info)
 
     def save(self, path: str | Path, dtype: torch.dtype = torch.float32) -> None:

@@ -335,6 +335,7 @@ class WorldDiT(ModelMixin, ConfigMixin):
         past: Past | None = None,
         positions: torch.Tensor | None = None,
         frame_mask: torch.Tensor | None = None,
+        before: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """Velocity for latents x (B, T, C, H, W) at noise levels t (B, T) under actions (B, T, 25).
 
@@ -343,11 +344,19 @@ class WorldDiT(ModelMixin, ConfigMixin):
         and the result is ``(velocity, kv)``: per block, the keys and values (B, heads, T * N, head_dim)
         of x's tokens, for the cache to keep. ``positions`` (T,) frame numbers and ``frame_mask`` (T, T)
         bool (frame i may see frame j, lower-triangular) replace the defaults 0..T-1 and frame-causal:
-        teacher-forced training lays a clip out twice.
+        teacher-forced training lays a clip out twice. ``before`` (B, T, C, H, W) gives each frame the
+        frame before it explicitly: a one-pass model's input is noise, so the frame it follows is not in x.
         """
+        v, _, kv = self.velocity_and_features(x, t, actions, drop_actions, past, positions, frame_mask, before)
+        return v if past is None else (v, kv)
+
+    def velocity_and_features(self, x, t, actions, drop_actions=None, past=None, positions=None, frame_mask=None,
+                              before=None) -> tuple[torch.Tensor | None, torch.Tensor, list]:
+        """``forward``'s work: (velocity, the last block's tokens (B, T, N, D), kv). A model whose ``final``
+        layer was removed (a discriminator's trunk) returns no velocity."""
         self.check_inputs(x, t, actions)
         b, frames = x.shape[:2]
-        if past is not None and (frames > 2 or positions is not None or frame_mask is not None):
+        if past is not None and (frames > 2 or positions is not None or frame_mask is not None or before is not None):
             raise ValueError("with past keys and values the model takes one or two new frames, at their positions")
         if frame_mask is not None and not torch.compiler.is_compiling() and frame_mask.triu(1).any():
             raise ValueError("frame_mask must be lower-triangular: a frame sees itself and frames laid out before it")
@@ -358,7 +367,7 @@ class WorldDiT(ModelMixin, ConfigMixin):
         if past is None:
             positions = (torch.arange(frames) if positions is None else positions).to(x.device)
             cos, sin = rope_angles(positions, self.grid, self.config.width // self.config.heads)
-            before = self.previous_frames(x, positions, frame_mask)
+            before = self.previous_frames(x, positions, frame_mask) if before is None else before
         else:
             tokens = frames * self.tokens_per_frame
             cos, sin, bias = past.cos[:tokens], past.sin[:tokens], past.bias[:tokens]
@@ -376,5 +385,5 @@ class WorldDiT(ModelMixin, ConfigMixin):
             kv.append(kv_i)
 
         # 3. back to latents
-        v = self.unpatchify(self.final(h, c))  # (B, T, C, H, W)
-        return v if past is None else (v, kv)
+        v = self.unpatchify(self.final(h, c)) if hasattr(self, "final") else None  # (B, T, C, H, W)
+        return v, h, kv
