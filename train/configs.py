@@ -68,9 +68,37 @@ class VAETrainConfig:
     vae: dict = field(default_factory=lambda: dict(VAE_LAYOUT))  # FrameVAE arguments for a new VAE (not with init)
 
 
+@dataclass
+class OnePassTrainConfig:
+    """``wm-video train-one-pass``: a model that makes each frame in one DiT pass (stages in train/one_pass.py)."""
+
+    stage: str = "distill"  # "distill": --init's Euler sampler into one pass; "adversarial": on its own rollouts
+    steps: int = 1000
+    batch_size: int = 4  # clips per process
+    clip_frames: int = 10  # frames per clip: the prompt and, in the adversarial stage, the generated rest
+    prompt_frames: int = 4  # adversarial: the real frames each training rollout starts from
+    lr: float = 5e-5
+    warmup: int = 50
+    ema_decay: float = 0.995
+    disc_lr: float = 1e-4
+    disc_depth: int = 3  # the discriminator: --init's patch embedding and first blocks, and a logit head
+    disc_noise_max: float = 0.3  # real and made clips are noised alike to a level up to this before judging
+    r1_weight: float = 1.0  # the discriminator's smoothness around real and made clips (approximate R1 and R2)
+    regression_weight: float = 0.1  # adversarial: teacher-forced MSE to the real frames, to anchor content
+    layout_weight: float = 1.0  # adversarial: made frames' MSE to the real ones on a coarse grid (train/one_pass.py)
+    checkpoint_every: int = 100
+    log_every: int = 10
+    sample_every: int = 200
+    sample_frames: int = 48
+    seed: int = 0
+
+
+STAGES = ("distill", "adversarial")
+
+
 def load_config(path: str | Path | None, cls: type = DiTTrainConfig, **overrides):
-    """A ``cls`` (DiTTrainConfig or VAETrainConfig): its defaults, then the file (if any), then explicit
-    overrides that are not None. Both trainers are configured this way: a file, and flags over it."""
+    """A ``cls`` (DiTTrainConfig, VAETrainConfig, OnePassTrainConfig): its defaults, then the file (if any), then
+    explicit overrides that are not None. Every trainer is configured this way: a file, and flags over it."""
     values: dict = {}
     if path is not None:
         import yaml
@@ -86,6 +114,9 @@ def load_config(path: str | Path | None, cls: type = DiTTrainConfig, **overrides
             raise UserError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
     values.update({k: v for k, v in overrides.items() if v is not None})
     cfg = cls(**values)
+    if isinstance(cfg, OnePassTrainConfig) and (cfg.stage not in STAGES or not 0 < cfg.prompt_frames < cfg.clip_frames):
+        raise UserError(f"stage must be one of {', '.join(STAGES)} (got {cfg.stage!r}) and prompt_frames "
+                        f"between 1 and clip_frames - 1")
     if isinstance(cfg, DiTTrainConfig) and cfg.model not in DIT_PRESETS:
         raise UserError(f"unknown model size {cfg.model!r}; choose one of {', '.join(DIT_PRESETS)}")
     return cfg

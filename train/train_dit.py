@@ -19,10 +19,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from tensorboard.compat.proto.summary_pb2 import Summary
 from tqdm import tqdm
 
 from data_tools.dataset import DatasetError
@@ -33,8 +31,6 @@ from wm_video.errors import UserError
 from wm_video.models.dit import WorldDiT
 from wm_video.models.storage import load_model
 from wm_video.models.vae import FrameVAE
-from wm_video.rollout import Rollout, RolloutConfig
-from wm_video.video import write_video
 from wm_video.world_model import WorldModel, WorldModelInfo
 
 from .accelerator import make_accelerator
@@ -42,6 +38,7 @@ from .checkpoints import latest_checkpoint, restore, save_checkpoint
 from .clips import LatentClips
 from .configs import DIT_PRESETS, DiTTrainConfig
 from .optim import schedule, update
+from .samples import sample_video
 
 
 def dit_loss(model: WorldDiT, latents: torch.Tensor, actions: torch.Tensor, cfg: DiTTrainConfig
@@ -235,7 +232,7 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
             if accelerator.is_main_process:
                 export(accelerator.unwrap_model(model), ema, vae, clips, out / "model")
         if accelerator.is_main_process and (counter.step % cfg.sample_every == 0 or done):
-            _sample(accelerator, WorldModel.load(out / "model"), clips, cfg, counter.step, out)
+            sample_video(accelerator, WorldModel.load(out / "model"), clips, cfg.sample_frames, counter.step, out)
     bar.close()
     accelerator.end_training()
     return accelerator.unwrap_model(model)
@@ -259,28 +256,3 @@ def _batches(accelerator, loader, skip: int):
             loader.set_epoch(epoch)
         yield from accelerator.skip_first_batches(loader, skip) if skip else loader
         epoch, skip = epoch + 1, 0
-
-
-@torch.no_grad()
-def _sample(accelerator, world: WorldModel, clips: LatentClips, cfg: DiTTrainConfig, step: int, out: Path) -> None:
-    """Imagine ``sample_frames`` frames from the longest episode's first 4 under its recorded actions; a GIF,
-    real | imagined, in ``out/samples`` and TensorBoard."""
-    episode = max(range(len(clips.latents)), key=lambda e: len(clips.latents[e]))
-    real = clips.latents[episode].float() * clips.info.scaling_factor
-    producing = clips.actions[episode]
-    n = min(len(real), cfg.sample_frames)
-    prompt = 4
-    rollout = Rollout(world.dit, RolloutConfig(seed=step))
-    pressed = torch.cat([producing[1:], torch.zeros(1, ACTION_DIM)])  # action pressed on frame i
-    rollout.reset(real[:prompt], pressed[:prompt])
-    imagined = [real[i] for i in range(prompt)] + [rollout.step(pressed[i - 1]) for i in range(prompt, n)]
-    fake = world.decode(torch.stack(imagined)).numpy()
-    true = world.decode(real[:n]).numpy()
-    pairs = np.concatenate([true, fake], axis=2)  # real | imagined
-    gif = out / "samples" / f"step_{step:07d}.gif"
-    write_video(gif, pairs, fps=world.info.fps)
-    # TensorBoard's image panel plays an animated GIF; its add_video would need moviepy for the same.
-    image = Summary.Image(height=pairs.shape[1], width=pairs.shape[2], colorspace=3,
-                          encoded_image_string=gif.read_bytes())
-    tracker = accelerator.get_tracker("tensorboard", unwrap=True)
-    tracker.file_writer.add_summary(Summary(value=[Summary.Value(tag="samples/real_vs_imagined", image=image)]), step)

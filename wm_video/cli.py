@@ -33,8 +33,12 @@ def add_rollout_args(p: argparse.ArgumentParser) -> None:
 def rollout_config(args: argparse.Namespace, seed: int = 0):
     """The engine's defaults (wm_video.rollout.RolloutConfig) with --steps over them."""
     from .rollout import RolloutConfig
+    from .world_model import WorldModelInfo, resolve_model
 
     given = {} if args.steps is None else {"steps": args.steps}
+    if given and WorldModelInfo.read(resolve_model(args.model)).sampler == "one_pass":
+        raise UserError(f"{resolve_model(args.model)}: a one-pass model makes each frame in one pass; --steps is "
+                        "for models with the Euler sampler")
     return RolloutConfig(seed=seed, **given)
 
 
@@ -138,6 +142,16 @@ def cmd_train(args: argparse.Namespace) -> None:
                       grad_accum=args.grad_accum, lr=args.lr, compile=args.compile or None)
     train_dit(args.data, args.vae, args.out, cfg, init=args.init)
     print(f"{args.out}/model: playable model (EMA weights); samples in {args.out}/samples; "
+          f"TensorBoard logs in {args.out}")
+
+
+def cmd_train_one_pass(args: argparse.Namespace) -> None:
+    from train.configs import OnePassTrainConfig, load_config
+    from train.one_pass import train_one_pass
+
+    cfg = load_config(args.config, OnePassTrainConfig, steps=args.steps, batch_size=args.batch_size, lr=args.lr)
+    train_one_pass(args.data, args.init, args.out, cfg)
+    print(f"{args.out}/model: playable one-pass model (EMA weights); samples in {args.out}/samples; "
           f"TensorBoard logs in {args.out}")
 
 
@@ -326,6 +340,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the model (a little faster, after a minute compiling; docs/performance.md)")
     p.add_argument("--init", help="start from these DiT weights (e.g. MODEL/dit) instead of scratch")
+
+    p = command("train-one-pass", cmd_train_one_pass, "make a model play in one DiT pass per frame: distil it, then "
+                "train it adversarially on its own rollouts (resumes; accelerate launch)", computes="trainer")
+    p.add_argument("--config", required=True,
+                   help="the stage's settings: train/one_pass_distill.yaml, then train/one_pass_adversarial.yaml")
+    p.add_argument("--data", required=True, help="latent dataset (from encode, with the model's VAE)")
+    p.add_argument("--init", required=True, help="model folder to start from: an Euler-sampler model to distil "
+                   "(e.g. wm_video/pretrained/default), or the distilled one for the adversarial stage")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, logs, samples, the model in OUT/model")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
 
     p = command("play", cmd_play, "play a world model in a window: your keys, its imagined frames", computes="cpu")
     p.add_argument("--model", help="model folder (default: the shipped model)")

@@ -1,0 +1,78 @@
+"""The adversarial stage of a one-pass model: a discriminator on latent clips, and the losses of both sides.
+
+The discriminator is the generator's own architecture, started from its weights (as Seaweed-APT
+and APT2 start theirs from the diffusion model): the patch embedding, with each frame's frame
+before, and the first ``depth`` blocks, frame-causal and conditioned on each frame's action, then
+a logit per token, averaged per frame. So frame i is judged with its past and the key that made
+it: it can punish a frame that does not follow its past or ignores the action, not only a blurry one.
+
+Real and made clips share their prompt and actions, so the loss compares them pair by pair
+(relativistic: which of the two is the real one), and both are noised alike to a random level
+first (Self-Forcing judges noised latents), which keeps the discriminator from winning on
+detail the VAE's decoder does not show.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from wm_video.diffusion import add_noise
+from wm_video.models.dit import WorldDiT
+
+
+class ClipDiscriminator(nn.Module):
+    """Logits (B, T), one per frame of clean latent clips (B, T, C, h, w) under their producing actions (B, T, 25)."""
+
+    def __init__(self, dit: WorldDiT, depth: int):
+        super().__init__()
+        if not 1 <= depth <= len(dit.blocks):
+            raise ValueError(f"disc_depth must be 1..{len(dit.blocks)} (the generator's blocks), got {depth}")
+        trunk = copy.deepcopy(dit).float()
+        trunk.blocks = trunk.blocks[:depth]
+        del trunk.final  # the trunk gives tokens, not a velocity
+        self.trunk = trunk
+        width = dit.config.width
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.SiLU(), nn.Linear(width, 1))
+
+    def forward(self, z: torch.Tensor, levels: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        _, tokens, _ = self.trunk.velocity_and_features(z, levels, actions)  # (B, T, N, D)
+        return self.head(tokens).mean(dim=(2, 3)).float()
+
+
+def noised_pair(real: torch.Tensor, made: torch.Tensor, noise_max: float) -> tuple[torch.Tensor, ...]:
+    """Both clips noised by the same noise to the same random level per clip; returns (real, made, levels (B, T))."""
+    b, t = real.shape[:2]
+    levels = (torch.rand(b, 1, device=real.device) * noise_max).expand(b, t)
+    noise = torch.randn_like(real)
+    return add_noise(real, noise, levels), add_noise(made, noise, levels), levels
+
+
+def generator_loss(disc: ClipDiscriminator, real: torch.Tensor, made: torch.Tensor, actions: torch.Tensor,
+                   judged: slice, noise_max: float) -> torch.Tensor:
+    """Relativistic: the made clip should look more real than its real twin, on the ``judged`` frames."""
+    real, made, levels = noised_pair(real, made, noise_max)
+    with torch.no_grad():
+        real_logits = disc(real, levels, actions)[:, judged]
+    return F.softplus(real_logits - disc(made, levels, actions)[:, judged]).mean()
+
+
+def discriminator_loss(disc: ClipDiscriminator, real: torch.Tensor, made: torch.Tensor, actions: torch.Tensor,
+                       judged: slice, noise_max: float, r1_weight: float, sigma: float = 0.1
+                       ) -> tuple[torch.Tensor, dict]:
+    """Relativistic loss, and the smoothness penalty around both clips: how far the logits move under a
+    small perturbation, per unit of it (a finite-difference R1 + R2, as APT2 and Self-Forcing approximate
+    them; sigma 0.1 rather than 0.01 so that bf16 logits still resolve the change)."""
+    real, made, levels = noised_pair(real, made.detach(), noise_max)
+    both, two = torch.cat([real, made]), torch.cat([actions, actions])
+    logits = disc(torch.cat([both, both + sigma * torch.randn_like(both)]), levels.repeat(4, 1), two.repeat(2, 1, 1))
+    clean, moved = logits[:, judged].chunk(2)
+    real_logits, made_logits = clean.chunk(2)
+    adversarial = F.softplus(made_logits - real_logits).mean()
+    smooth = ((moved - clean) / sigma).pow(2).mean()
+    loss = adversarial + r1_weight * smooth
+    return loss, {"loss_disc": adversarial.item(), "disc_smoothness": smooth.item(),
+                  "disc_real_minus_made": (real_logits - made_logits).mean().item()}
