@@ -46,7 +46,7 @@ from .clips import LatentClips
 from .configs import OnePassTrainConfig
 from .optim import schedule, update
 from .samples import sample_video
-from .train_dit import teacher_forcing_mask
+from .train_dit import ema_weights, endless_batches, teacher_forcing_mask
 
 
 def one_pass_frames(model: WorldDiT, noise: torch.Tensor, before: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -146,7 +146,7 @@ def train_one_pass(data: str | Path, init: str | Path, out: str | Path, cfg: One
     bar = tqdm(total=cfg.steps, initial=counter.step, desc=f"train-one-pass ({cfg.stage})", unit="step",
                disable=not accelerator.is_local_main_process)
     student.train()
-    start, batches = time.perf_counter(), _batches(loader)
+    start, batches = time.perf_counter(), endless_batches(accelerator, loader, 0)
     while counter.step < cfg.steps:
         z, actions = next(batches)
         if disc is None:
@@ -205,11 +205,4 @@ def coarse(z: torch.Tensor, cell: int = 4) -> torch.Tensor:
 
 def export(model: WorldDiT, ema, source: WorldModel, path: Path) -> None:
     """The EMA weights with ``source``'s VAE, as a playable one-pass model folder."""
-    averaged = copy.deepcopy(model).float()
-    ema.copy_to(averaged.parameters())
-    WorldModel(source.vae, averaged, dataclasses.replace(source.info, sampler="one_pass")).save(path)
-
-
-def _batches(loader):
-    while True:
-        yield from loader
+    WorldModel(source.vae, ema_weights(model, ema), dataclasses.replace(source.info, sampler="one_pass")).save(path)

@@ -208,7 +208,7 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
                disable=not accelerator.is_local_main_process)
     model.train()
     start, logs = time.perf_counter(), {}
-    batches = _batches(accelerator, loader, counter.step * cfg.grad_accum)
+    batches = endless_batches(accelerator, loader, counter.step * cfg.grad_accum)
     while counter.step < cfg.steps:
         for _ in range(cfg.grad_accum):
             latents, actions = next(batches)
@@ -238,17 +238,23 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
     return accelerator.unwrap_model(model)
 
 
-def export(model: WorldDiT, ema, vae: FrameVAE, clips: LatentClips, path: Path) -> None:
-    """Save the EMA weights with the VAE as a playable model folder."""
+def ema_weights(model: WorldDiT, ema) -> WorldDiT:
+    """A float32 copy of ``model`` holding the EMA weights (what both DiT trainers export)."""
     averaged = copy.deepcopy(model).float()
     ema.copy_to(averaged.parameters())
+    return averaged
+
+
+def export(model: WorldDiT, ema, vae: FrameVAE, clips: LatentClips, path: Path) -> None:
+    """Save the EMA weights with the VAE as a playable model folder."""
+    averaged = ema_weights(model, ema)
     info = clips.latent_info
     frame = vae.config.image_size
     WorldModel(vae, averaged, WorldModelInfo(info.scaling_factor, fps=clips.fps, width=frame[1],
                                              height=frame[0])).save(path)
 
 
-def _batches(accelerator, loader, skip: int):
+def endless_batches(accelerator, loader, skip: int):
     """Endless batches; a resumed run skips those the interrupted one already used."""
     epoch, skip = divmod(skip, len(loader))
     while True:
