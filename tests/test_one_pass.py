@@ -1,15 +1,25 @@
 """The one-pass model: its play engine against the full forward, its cost per frame, and its training stages."""
 
 import json
+import shutil
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 import torch
 
+from data_tools.dataset import DatasetError
 from tests.test_dit import TINY, randomized
-from train.adversarial import ClipDiscriminator, discriminator_loss, generator_loss
-from train.configs import OnePassTrainConfig, load_config
+from train.adversarial import (
+    ClipDiscriminator,
+    PatchDiscriminator,
+    discriminator_loss,
+    generator_loss,
+    patch_discriminator_loss,
+)
+from train.configs import DecoderTrainConfig, OnePassTrainConfig, load_config
 from train.one_pass import frames_before, one_pass_frames, own_rollout, train_one_pass
+from train.train_decoder import guesses, train_decoder
 from wm_video.cli import main
 from wm_video.errors import UserError
 from wm_video.models.dit import WorldDiT
@@ -142,3 +152,49 @@ def test_a_config_with_an_unknown_stage_is_refused(tmp_path):
     bad.write_text("stage: dmd\n")
     with pytest.raises(UserError, match="stage must be one of distill, adversarial"):
         load_config(bad, OnePassTrainConfig)
+
+
+def test_patch_discriminator_loss_and_its_gradients():
+    disc = PatchDiscriminator(width=8)
+    g = torch.Generator().manual_seed(4)
+    real, made = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1, torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    assert disc(real).shape == (2, 1, 4, 4)  # a logit per patch
+    loss, logs = patch_discriminator_loss(disc, real, made, r1_weight=1.0)
+    loss.backward()
+    assert logs["disc_r1"] > 0 and disc.layers[0].weight.grad.abs().sum() > 0
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+def test_decoder_stage_trains_only_the_decoder_resumes_and_refuses_latents_without_their_frames(
+        tiny_world, tiny_latents, tmp_path, capsys):
+    _, latents = tiny_latents
+    cfg = DecoderTrainConfig(steps=3, batch_size=2, clip_frames=3, disc_width=8, disc_warmup=1, checkpoint_every=1,
+                             log_every=1, sample_every=3, sample_frames=6)
+    train_decoder(latents, tiny_world, tmp_path / "dec", cfg)
+    before, after = WorldModel.load(tiny_world), WorldModel.load(tmp_path / "dec" / "model")
+    changed = {name.split(".")[0] for name, p in after.vae.state_dict().items()
+               if not torch.equal(p, before.vae.state_dict()[name])}
+    assert changed == {"decoder"}  # the encoder, so the latent space, is untouched
+    assert all(torch.equal(p, before.dit.state_dict()[k]) for k, p in after.dit.state_dict().items())
+    assert after.info == before.info and (tmp_path / "dec" / "samples" / "step_0000003.gif").exists()
+    cfg.steps = 4
+    capsys.readouterr()
+    train_decoder(latents, tiny_world, tmp_path / "dec", cfg)
+    assert "(step 3)" in capsys.readouterr().out and (tmp_path / "dec" / "checkpoints" / "step_0000004").exists()
+
+    one_pass = tmp_path / "one_pass"
+    before.info = type(before.info)(**{**asdict(before.info), "sampler": "one_pass"})
+    before.save(one_pass)
+    z, a = torch.randn(2, 3, 4, 4, 4), torch.randn(2, 3, 25)
+    world = WorldModel.load(one_pass)
+    with torch.no_grad():
+        expected = one_pass_frames(world.dit, torch.zeros_like(z), frames_before(z), a)
+    assert guesses(world, world.dit, z, a).shape == expected.shape
+
+    moved = tmp_path / "moved"
+    shutil.copytree(latents, moved)
+    meta = moved / "meta" / "latents.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "source": str(tmp_path / "gone")}))
+    with pytest.raises(DatasetError, match=r"moved: the frames it was encoded from .*gone\) are not there"):
+        train_decoder(moved, tiny_world, tmp_path / "dec2", cfg)
+    assert not (tmp_path / "dec2" / "model").exists()

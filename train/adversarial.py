@@ -1,4 +1,5 @@
-"""The adversarial stage of a one-pass model: a discriminator on latent clips, and the losses of both sides.
+"""Discriminators and their losses: on latent clips for the DiT (train/one_pass.py), on pixels for the decoder
+(train/train_decoder.py).
 
 The discriminator is the generator's own architecture, started from its weights (as Seaweed-APT
 and APT2 start theirs from the diffusion model): the patch embedding, with each frame's frame
@@ -76,3 +77,37 @@ def discriminator_loss(disc: ClipDiscriminator, real: torch.Tensor, made: torch.
     loss = adversarial + r1_weight * smooth
     return loss, {"loss_disc": adversarial.item(), "disc_smoothness": smooth.item(),
                   "disc_real_minus_made": (real_logits - made_logits).mean().item()}
+
+
+class PatchDiscriminator(nn.Module):
+    """Logits (B, 1, H / 8, W / 8), one per overlapping 46-pixel patch of frames (B, 3, H, W) in [-1, 1]: pix2pix's
+    PatchGAN, with GroupNorm where it has BatchNorm, whose batch statistics would mix real and made frames."""
+
+    def __init__(self, width: int = 64):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(3, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        for cin, cout in ((width, 2 * width), (2 * width, 4 * width)):
+            layers += [nn.Conv2d(cin, cout, 4, stride=2, padding=1), nn.GroupNorm(8, cout), nn.LeakyReLU(0.2)]
+        layers.append(nn.Conv2d(4 * width, 1, 3, padding=1))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x).float()
+
+
+def patch_discriminator_loss(disc: PatchDiscriminator, real: torch.Tensor, made: torch.Tensor, r1_weight: float
+                             ) -> tuple[torch.Tensor, dict]:
+    """Non-saturating loss on real and made frames, and R1: the squared gradient of the real frames' mean
+    logit with respect to their pixels, which keeps the discriminator from sharpening into a wall."""
+    real = real.detach().requires_grad_(r1_weight > 0)
+    real_logits = disc(real)
+    r1 = torch.zeros(())
+    if r1_weight > 0:  # the caller may apply it lazily: on some steps only, with a larger weight (as StyleGAN2)
+        slope = torch.autograd.grad(real_logits.mean(dim=(1, 2, 3)).sum(), real, create_graph=True)[0]
+        r1 = slope.pow(2).sum(dim=(1, 2, 3)).mean()
+    made_logits = disc(made.detach())
+    adversarial = F.softplus(-real_logits).mean() + F.softplus(made_logits).mean()
+    logs = {"loss_disc": adversarial.item(), "disc_real_minus_made": (real_logits.mean() - made_logits.mean()).item()}
+    if r1_weight > 0:
+        logs["disc_r1"] = r1.item()
+    return adversarial + 0.5 * r1_weight * r1, logs

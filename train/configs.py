@@ -93,12 +93,37 @@ class OnePassTrainConfig:
     seed: int = 0
 
 
+@dataclass
+class DecoderTrainConfig:
+    """``wm-video train-decoder``: a world model's decoder fine-tuned adversarially (train/train_decoder.py)."""
+
+    steps: int = 1000
+    batch_size: int = 4  # clips per process; each gives clip_frames - 1 codes and as many guesses to decode
+    clip_frames: int = 4  # the first frame is only a past for the guesses
+    lr: float = 5e-5
+    warmup: int = 50
+    disc_lr: float = 1e-4
+    disc_width: int = 64  # the patch discriminator's first layer's channels
+    disc_warmup: int = 100  # steps the discriminator trains alone before the decoder listens to it
+    adv_weight: float = 0.5  # the adversarial term's pull on the decoder's last layer, relative to reconstruction's
+    r1_weight: float = 1.0
+    guess_l1_weight: float = 1.0  # the guesses' L1 to the real frames (0: only the discriminator judges them)
+    mse_weight: float = 10.0  # the reconstruction loss (train-vae's; 10, as the shipped decoder's last fine-tune)
+    grad_weight: float = 1.0
+    checkpoint_every: int = 100
+    log_every: int = 10
+    sample_every: int = 250
+    sample_frames: int = 48
+    seed: int = 0
+
+
 STAGES = ("distill", "adversarial")
 
 
 def load_config(path: str | Path | None, cls: type = DiTTrainConfig, **overrides):
-    """A ``cls`` (DiTTrainConfig, VAETrainConfig, OnePassTrainConfig): its defaults, then the file (if any), then
-    explicit overrides that are not None. Every trainer is configured this way: a file, and flags over it."""
+    """A ``cls`` (DiTTrainConfig, VAETrainConfig, OnePassTrainConfig, DecoderTrainConfig): its defaults, then the
+    file (if any), then explicit overrides that are not None. Every trainer is configured this way: a file, and
+    flags over it."""
     values: dict = {}
     if path is not None:
         import yaml
@@ -117,6 +142,8 @@ def load_config(path: str | Path | None, cls: type = DiTTrainConfig, **overrides
     if isinstance(cfg, OnePassTrainConfig) and (cfg.stage not in STAGES or not 0 < cfg.prompt_frames < cfg.clip_frames):
         raise UserError(f"stage must be one of {', '.join(STAGES)} (got {cfg.stage!r}) and prompt_frames "
                         f"between 1 and clip_frames - 1")
+    if isinstance(cfg, DecoderTrainConfig) and (not 0 <= cfg.disc_warmup < cfg.steps or cfg.clip_frames < 2):
+        raise UserError("clip_frames must be at least 2 (a frame before each guess) and disc_warmup below steps")
     if isinstance(cfg, DiTTrainConfig) and cfg.model not in DIT_PRESETS:
         raise UserError(f"unknown model size {cfg.model!r}; choose one of {', '.join(DIT_PRESETS)}")
     return cfg

@@ -35,20 +35,24 @@ def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
 
 
+def reconstruction_loss(recon: torch.Tensor, frames: torch.Tensor, mse_weight: float, grad_weight: float
+                        ) -> torch.Tensor:
+    """L1 + weighted MSE on pixels + weighted L1 on image gradients, frames (B, 3, H, W) in [-1, 1]."""
+    (rx, ry), (fx, fy) = image_gradients(recon), image_gradients(frames)
+    grad = F.l1_loss(rx, fx) + F.l1_loss(ry, fy)
+    return F.l1_loss(recon, frames) + mse_weight * F.mse_loss(recon, frames) + grad_weight * grad
+
+
 def vae_loss(vae: FrameVAE, frames: torch.Tensor, cfg: VAETrainConfig) -> tuple[torch.Tensor, dict]:
     """``(loss, logs)`` for a batch of frames in [-1, 1]."""
     recon, posterior = vae(frames)
     recon = recon.float()
-    l1 = F.l1_loss(recon, frames)
-    mse = F.mse_loss(recon, frames)
-    (rx, ry), (fx, fy) = image_gradients(recon), image_gradients(frames)
-    grad = F.l1_loss(rx, fx) + F.l1_loss(ry, fy)
+    pixels = reconstruction_loss(recon, frames, cfg.mse_weight, cfg.grad_weight)
     kl = posterior.kl().mean() / frames[0].numel()
-    loss = l1 + cfg.mse_weight * mse + cfg.grad_weight * grad + cfg.kl_weight * kl
+    loss = pixels + cfg.kl_weight * kl
     with torch.no_grad():
         p = psnr((recon.clamp(-1, 1) + 1) / 2, (frames + 1) / 2).mean()
-    return loss, {"loss": loss.item(), "l1": l1.item(), "mse": mse.item(), "grad": grad.item(),
-                  "kl": kl.item(), "psnr": p.item()}
+    return loss, {"loss": loss.item(), "reconstruction": pixels.item(), "kl": kl.item(), "psnr": p.item()}
 
 
 def train_vae(data: str | Path, out: str | Path, cfg: VAETrainConfig, init: str | Path | None = None) -> Path:

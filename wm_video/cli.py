@@ -155,6 +155,16 @@ def cmd_train_one_pass(args: argparse.Namespace) -> None:
           f"TensorBoard logs in {args.out}")
 
 
+def cmd_train_decoder(args: argparse.Namespace) -> None:
+    from train.configs import DecoderTrainConfig, load_config
+    from train.train_decoder import train_decoder
+
+    cfg = load_config(args.config, DecoderTrainConfig, steps=args.steps, batch_size=args.batch_size, lr=args.lr)
+    train_decoder(args.data, args.init, args.out, cfg)
+    print(f"{args.out}/model: the model with its decoder fine-tuned; samples in {args.out}/samples; "
+          f"TensorBoard logs in {args.out}")
+
+
 def cmd_play(args: argparse.Namespace) -> None:
     from play.background import BackgroundEnv
     from play.model_game import ModelGame, SessionRecorder
@@ -348,6 +358,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="latent dataset (from encode, with the model's VAE)")
     p.add_argument("--init", required=True, help="model folder to start from: an Euler-sampler model to distil "
                    "(e.g. wm_video/pretrained/default), or the distilled one for the adversarial stage")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, logs, samples, the model in OUT/model")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+
+    p = command("train-decoder", cmd_train_decoder, "sharpen a world model's decoder against a patch "
+                "discriminator, on real codes and the model's own guesses (resumes; accelerate launch)",
+                computes="trainer")
+    p.add_argument("--config", required=True, help="its settings: train/decoder_adversarial.yaml")
+    p.add_argument("--data", required=True, help="latent dataset (from encode, with the model's VAE; the frames it "
+                   "was encoded from must still be where they were)")
+    p.add_argument("--init", required=True, help="the model folder whose decoder to fine-tune")
     p.add_argument("--out", required=True, help="run folder: checkpoints, logs, samples, the model in OUT/model")
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", type=int)
