@@ -189,7 +189,7 @@ def test_decoder_stage_trains_only_the_decoder_resumes_and_refuses_latents_witho
     world = WorldModel.load(one_pass)
     with torch.no_grad():
         expected = one_pass_frames(world.dit, torch.zeros_like(z), frames_before(z), a)
-    assert guesses(world, world.dit, z, a).shape == expected.shape
+    assert guesses(world.dit, world.info.sampler, z, a).shape == expected.shape
 
     moved = tmp_path / "moved"
     shutil.copytree(latents, moved)

@@ -146,7 +146,7 @@ def train_one_pass(data: str | Path, init: str | Path, out: str | Path, cfg: One
     bar = tqdm(total=cfg.steps, initial=counter.step, desc=f"train-one-pass ({cfg.stage})", unit="step",
                disable=not accelerator.is_local_main_process)
     student.train()
-    start, batches = time.perf_counter(), endless_batches(accelerator, loader, 0)
+    start, batches = time.perf_counter(), endless_batches(accelerator, loader, counter.step)
     while counter.step < cfg.steps:
         z, actions = next(batches)
         if disc is None:

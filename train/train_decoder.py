@@ -80,11 +80,11 @@ class FramedClips(LatentClips):
 
 
 @torch.no_grad()
-def guesses(world: WorldModel, dit, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """The world model's guess of every frame of a clip (B, T, C, h, w) from the real frames before it, by its
-    own sampler (frame 0, which has no past, is guessed too but means little)."""
+def guesses(dit, sampler: str, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """The DiT's guess of every frame of a clip (B, T, C, h, w) from the real frames before it, by the model's
+    ``sampler`` (frame 0, which has no past, is guessed too but means little)."""
     noise = torch.randn_like(z)
-    if world.info.sampler == "one_pass":
+    if sampler == "one_pass":
         return one_pass_frames(dit, noise, frames_before(z), actions)
     return euler_samples(dit, z, actions, noise)
 
@@ -129,7 +129,7 @@ def train_decoder(data: str | Path, init: str | Path, out: str | Path, cfg: Deco
     while counter.step < cfg.steps:
         z, actions, frames = next(batches)
         adversarial = counter.step >= cfg.disc_warmup  # the decoder waits until the discriminator knows something
-        guessed = guesses(world, dit, z, actions)[:, 1:].flatten(0, 1)
+        guessed = guesses(dit, world.info.sampler, z, actions)[:, 1:].flatten(0, 1)
         real, target = z[:, 1:].flatten(0, 1), frames[:, 1:].flatten(0, 1)
         with torch.set_grad_enabled(adversarial):
             decoded = decoder(torch.cat([real, guessed]) / scale).float()  # codes, then guesses
