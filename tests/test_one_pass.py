@@ -15,6 +15,7 @@ from train.adversarial import (
     PatchDiscriminator,
     discriminator_loss,
     generator_loss,
+    other_actions,
     patch_discriminator_loss,
 )
 from train.configs import DecoderTrainConfig, OnePassTrainConfig, load_config
@@ -108,7 +109,9 @@ def test_discriminator_losses_and_their_gradients():
     disc.requires_grad_(True)
     loss, logs = discriminator_loss(disc, real, made, actions, judged, 0.3, r1_weight=1.0)
     loss.backward()
-    assert logs["disc_smoothness"] > 0 and disc.head[-1].weight.grad.abs().sum() > 0
+    assert logs["disc_smoothness"] > 0 and logs["loss_disc_actions"] > 0 and disc.head[-1].weight.grad.abs().sum() > 0
+    wrong = other_actions(actions, judged)  # the matching term's negatives: another clip's keys, judged frames only
+    assert torch.equal(wrong[:, :2], actions[:, :2]) and torch.equal(wrong[0, 2:], actions[1, 2:])
     with pytest.raises(ValueError, match="disc_depth must be 1..2"):
         ClipDiscriminator(model, depth=3)
 

@@ -61,22 +61,33 @@ def generator_loss(disc: ClipDiscriminator, real: torch.Tensor, made: torch.Tens
     return F.softplus(real_logits - disc(made, levels, actions)[:, judged]).mean()
 
 
+def other_actions(actions: torch.Tensor, judged: slice) -> torch.Tensor:
+    """The clips' actions with those of the ``judged`` frames taken from another clip of the batch (the one before)."""
+    wrong = actions.clone()
+    wrong[:, judged] = actions[:, judged].roll(1, dims=0)
+    return wrong
+
+
 def discriminator_loss(disc: ClipDiscriminator, real: torch.Tensor, made: torch.Tensor, actions: torch.Tensor,
                        judged: slice, noise_max: float, r1_weight: float, sigma: float = 0.1
                        ) -> tuple[torch.Tensor, dict]:
-    """Relativistic loss, and the smoothness penalty around both clips: how far the logits move under a
-    small perturbation, per unit of it (a finite-difference R1 + R2, as APT2 and Self-Forcing approximate
-    them; sigma 0.1 rather than 0.01 so that bf16 logits still resolve the change)."""
+    """Relativistic loss; the same for a real clip under another clip's actions (a "matching-aware"
+    discriminator, as text-to-image GANs: a clip that ignores its keys is fake even when it looks real);
+    and the smoothness penalty around real and made clips: how far the logits move under a small
+    perturbation, per unit of it (a finite-difference R1 + R2, as APT2 and Self-Forcing approximate them;
+    sigma 0.1 rather than 0.01 so that bf16 logits still resolve the change)."""
     real, made, levels = noised_pair(real, made.detach(), noise_max)
-    both, two = torch.cat([real, made]), torch.cat([actions, actions])
-    logits = disc(torch.cat([both, both + sigma * torch.randn_like(both)]), levels.repeat(4, 1), two.repeat(2, 1, 1))
-    clean, moved = logits[:, judged].chunk(2)
+    both = torch.cat([real, made])
+    logits = disc(torch.cat([both, both + sigma * torch.randn_like(both), real]), levels.repeat(5, 1),
+                  torch.cat([actions.repeat(4, 1, 1), other_actions(actions, judged)]))[:, judged]
+    clean, moved = logits[:4 * len(real)].chunk(2)
     real_logits, made_logits = clean.chunk(2)
     adversarial = F.softplus(made_logits - real_logits).mean()
+    mismatch = F.softplus(logits[4 * len(real):] - real_logits).mean()
     smooth = ((moved - clean) / sigma).pow(2).mean()
-    loss = adversarial + r1_weight * smooth
-    return loss, {"loss_disc": adversarial.item(), "disc_smoothness": smooth.item(),
-                  "disc_real_minus_made": (real_logits - made_logits).mean().item()}
+    loss = adversarial + mismatch + r1_weight * smooth
+    return loss, {"loss_disc": adversarial.item(), "loss_disc_actions": mismatch.item(),
+                  "disc_smoothness": smooth.item(), "disc_real_minus_made": (real_logits - made_logits).mean().item()}
 
 
 class PatchDiscriminator(nn.Module):

@@ -10,12 +10,13 @@ Stages, each a config in train/ (``stage``) and each started from the model the 
    with play's settings) makes from the same noise on real contexts. Both start from the same DiT.
 2. ``adversarial``: the student rolls out from real prompts on its own past (student forcing), and
    a discriminator on latent clips (train/adversarial.py) tells those rollouts from the real
-   clips. Gradients reach each made frame through its own pass only (its frame before is
-   detached). A small teacher-forced MSE on the prompt frames anchors content, and an MSE between
-   the made frames and the real ones on a coarse grid (4 x 4 cells of the latent) keeps the layout
-   of the real continuation, where the walls and trees are after the player's moves, while leaving
-   detail to the discriminator (without it the made world drifted off the real one at once, and the
-   actions' effect on PSNR fell from +1.6 to +0.2 dB).
+   clips, and the real clips from themselves under another clip's actions. Gradients reach each
+   made frame through its own pass only (its frame before is detached). A small teacher-forced MSE
+   on the prompt frames anchors content, and an MSE between the made frames and the real ones on a
+   coarse grid (4 x 4 cells of the latent) keeps the layout of the real continuation, where the
+   walls and trees are after the player's moves, while leaving detail to the discriminator (without
+   it the made world drifted off the real one at once, and the actions' effect on PSNR fell from
+   +1.6 to +0.2 dB).
 """
 
 from __future__ import annotations
