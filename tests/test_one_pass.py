@@ -2,7 +2,7 @@
 
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -141,6 +141,9 @@ def test_both_stages_train_export_a_one_pass_model_and_resume(tiny_world, tiny_l
         train_one_pass(latents, tiny_world, tmp_path / "adv", OnePassTrainConfig(stage="adversarial", **common))
 
     adv = OnePassTrainConfig(stage="adversarial", disc_depth=1, **common)
+    with pytest.raises(UserError, match="needs at least 2 clips"):  # its wrong actions come from another clip
+        train_one_pass(latents, tmp_path / "distill" / "model", tmp_path / "one", replace(adv, batch_size=1))
+    assert not (tmp_path / "one").exists()
     train_one_pass(latents, tmp_path / "distill" / "model", tmp_path / "adv", adv)
     before = WorldModel.load(tmp_path / "adv" / "model").dit.state_dict()
     assert any(not torch.equal(before[k], v) for k, v in distilled.dit.state_dict().items())  # it trained

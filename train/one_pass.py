@@ -119,6 +119,8 @@ def train_one_pass(data: str | Path, init: str | Path, out: str | Path, cfg: One
                            f"takes {tuple(source.vae.latent_shape)}")
     if cfg.clip_frames > source.dit.config.max_frames:
         raise UserError(f"clip_frames {cfg.clip_frames} exceeds the model's max_frames {source.dit.config.max_frames}")
+    if cfg.stage == "adversarial" and cfg.batch_size < 2:  # the discriminator's wrong actions come from another clip
+        raise UserError(f"batch_size {cfg.batch_size}: the adversarial stage needs at least 2 clips per process")
     clips = LatentClips(data, cfg.clip_frames)
     student = copy.deepcopy(source.dit).float()
     if accelerator.is_main_process:
