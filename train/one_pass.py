@@ -45,9 +45,9 @@ from .adversarial import ClipDiscriminator, discriminator_loss, generator_loss
 from .checkpoints import latest_checkpoint, restore, save_checkpoint
 from .clips import LatentClips
 from .configs import OnePassTrainConfig
-from .optim import schedule, update
+from .optim import ema_weights, endless_batches, schedule, update
 from .samples import sample_video
-from .train_dit import ema_weights, endless_batches, teacher_forcing_mask
+from .train_dit import teacher_forcing_mask
 
 
 def one_pass_frames(model: WorldDiT, noise: torch.Tensor, before: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:

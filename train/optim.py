@@ -1,7 +1,9 @@
-"""What both training loops share: the learning-rate schedule and one optimizer update."""
+"""What the training loops share: the learning-rate schedule, one optimizer update, endless resumable batches
+and the EMA weights."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -24,3 +26,20 @@ def update(accelerator, model: torch.nn.Module, optimizer: torch.optim.Optimizer
         accelerator.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
+
+
+def endless_batches(accelerator, loader, skip: int):
+    """Endless batches; a resumed run skips those the interrupted one already used."""
+    epoch, skip = divmod(skip, len(loader))
+    while True:
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        yield from accelerator.skip_first_batches(loader, skip) if skip else loader
+        epoch, skip = epoch + 1, 0
+
+
+def ema_weights(model: torch.nn.Module, ema) -> torch.nn.Module:
+    """A float32 copy of ``model`` holding the EMA weights (what the DiT trainers export)."""
+    averaged = copy.deepcopy(model).float()
+    ema.copy_to(averaged.parameters())
+    return averaged

@@ -42,9 +42,8 @@ from .checkpoints import latest_checkpoint, restore, save_checkpoint
 from .clips import LatentClips
 from .configs import DecoderTrainConfig
 from .one_pass import euler_samples, frames_before, one_pass_frames
-from .optim import schedule, update
+from .optim import endless_batches, schedule, update
 from .samples import sample_video
-from .train_dit import endless_batches
 from .train_vae import reconstruction_loss
 
 R1_EVERY = 4  # R1 on every 4th step at 4 times the weight (StyleGAN2's lazy regularization): a third of a step

@@ -13,7 +13,6 @@ both are there to keep long rollouts from drifting.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from dataclasses import asdict
@@ -37,7 +36,7 @@ from .accelerator import make_accelerator
 from .checkpoints import latest_checkpoint, restore, save_checkpoint
 from .clips import LatentClips
 from .configs import DIT_PRESETS, DiTTrainConfig
-from .optim import schedule, update
+from .optim import ema_weights, endless_batches, schedule, update
 from .samples import sample_video
 
 
@@ -238,13 +237,6 @@ def train_dit(data: str | Path, vae_path: str | Path, out: str | Path, cfg: DiTT
     return accelerator.unwrap_model(model)
 
 
-def ema_weights(model: WorldDiT, ema) -> WorldDiT:
-    """A float32 copy of ``model`` holding the EMA weights (what both DiT trainers export)."""
-    averaged = copy.deepcopy(model).float()
-    ema.copy_to(averaged.parameters())
-    return averaged
-
-
 def export(model: WorldDiT, ema, vae: FrameVAE, clips: LatentClips, path: Path) -> None:
     """Save the EMA weights with the VAE as a playable model folder."""
     averaged = ema_weights(model, ema)
@@ -252,13 +244,3 @@ def export(model: WorldDiT, ema, vae: FrameVAE, clips: LatentClips, path: Path) 
     frame = vae.config.image_size
     WorldModel(vae, averaged, WorldModelInfo(info.scaling_factor, fps=clips.fps, width=frame[1],
                                              height=frame[0])).save(path)
-
-
-def endless_batches(accelerator, loader, skip: int):
-    """Endless batches; a resumed run skips those the interrupted one already used."""
-    epoch, skip = divmod(skip, len(loader))
-    while True:
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(epoch)
-        yield from accelerator.skip_first_batches(loader, skip) if skip else loader
-        epoch, skip = epoch + 1, 0
