@@ -80,11 +80,10 @@ def discriminator_loss(disc: ClipDiscriminator, real: torch.Tensor, made: torch.
     both = torch.cat([real, made])
     logits = disc(torch.cat([both, both + sigma * torch.randn_like(both), real]), levels.repeat(5, 1),
                   torch.cat([actions.repeat(4, 1, 1), other_actions(actions, judged)]))[:, judged]
-    clean, moved = logits[:4 * len(real)].chunk(2)
-    real_logits, made_logits = clean.chunk(2)
+    real_logits, made_logits, real_moved, made_moved, mismatched_logits = logits.chunk(5)
     adversarial = F.softplus(made_logits - real_logits).mean()
-    mismatch = F.softplus(logits[4 * len(real):] - real_logits).mean()
-    smooth = ((moved - clean) / sigma).pow(2).mean()
+    mismatch = F.softplus(mismatched_logits - real_logits).mean()
+    smooth = ((torch.cat([real_moved, made_moved]) - torch.cat([real_logits, made_logits])) / sigma).pow(2).mean()
     loss = adversarial + mismatch + r1_weight * smooth
     return loss, {"loss_disc": adversarial.item(), "loss_disc_actions": mismatch.item(),
                   "disc_smoothness": smooth.item(), "disc_real_minus_made": (real_logits - made_logits).mean().item()}
